@@ -1,0 +1,55 @@
+"""Reads of stored conversations for pages, the API and admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+
+from conversations.models import Conversation, Message, Usage
+
+
+def conversation_list(
+    *,
+    owner: AbstractBaseUser,
+    search: str = "",
+    status: str = "",
+    started_from: dt.datetime | None = None,
+    started_before: dt.datetime | None = None,
+) -> QuerySet[Conversation]:
+    """The owner's conversations, newest first, with their message counts.
+
+    `search` matches titles and transcript text (case-insensitive substring).
+    """
+    qs = Conversation.objects.filter(owner=owner)
+    if status:
+        qs = qs.filter(status=status)
+    if started_from is not None:
+        qs = qs.filter(started_at__gte=started_from)
+    if started_before is not None:
+        qs = qs.filter(started_at__lt=started_before)
+    search = search.strip()
+    if search:
+        # Exists() instead of a join keeps one row per conversation without DISTINCT.
+        in_transcript = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=search)
+        qs = qs.filter(Q(title__icontains=search) | Exists(in_transcript))
+    return qs.annotate(message_count=Count("messages")).order_by("-started_at")
+
+
+def conversation_get(*, owner: AbstractBaseUser, conversation_id: uuid.UUID | str) -> Conversation | None:
+    """One of the owner's conversations with its messages in order and its usage, or None."""
+    return (
+        Conversation.objects.filter(owner=owner, pk=conversation_id)
+        .prefetch_related(
+            Prefetch("messages", queryset=Message.objects.order_by("position")),
+            Prefetch("usages", queryset=Usage.objects.order_by("created_at", "id")),
+        )
+        .first()
+    )
+
+
+def conversation_messages(*, conversation_id: uuid.UUID | str) -> QuerySet[Message]:
+    """A conversation's turns in conversation order."""
+    return Message.objects.filter(conversation_id=conversation_id).order_by("position")

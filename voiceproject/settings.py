@@ -1,0 +1,244 @@
+"""Django settings, every one read from the environment with a safe development default.
+
+A `.env` file in the project directory is read first; variables already set in the environment win.
+`.env.example` documents every variable.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
+
+from voiceproject.env import env_bool, env_choice, env_endpoint, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+load_dotenv(BASE_DIR / ".env", override=False)
+
+# --- Core -----------------------------------------------------------------------------------------
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    SECRET_KEY = "django-insecure-development-only-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",  # first, so that `runserver` serves WebSockets too
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "conversations",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "voiceproject.urls"
+ASGI_APPLICATION = "voiceproject.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "voiceproject.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database and channel layer -------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+except ValueError:
+    # The URL itself is not echoed: it may carry a password.
+    raise ImproperlyConfigured("DATABASE_URL is not a valid database URL.") from None
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "capacity": 1500, "expiry": 30},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Authentication -------------------------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", DEBUG)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# --- Internationalisation and static files --------------------------------------------------------
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Security (strict unless DEBUG; each can be relaxed for a TLS-terminating proxy setup) ---------
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_HSTS_SECONDS = env_int(
+    "SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0, maximum=63_072_000
+)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# /healthz and /readyz answer plain HTTP so load balancers can probe workers directly.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Logging: one line per record, never request bodies or headers --------------------------------
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+}
+
+# --- Realtime providers ---------------------------------------------------------------------------
+
+REALTIME_PROVIDERS = ("openai", "azure_openai", "azure_voicelive", "simulator")
+
+OPENAI_API_KEY = env_str("OPENAI_API_KEY")
+OPENAI_REALTIME_MODEL = env_str("OPENAI_REALTIME_MODEL", "gpt-realtime")
+OPENAI_REALTIME_URL = env_endpoint("OPENAI_REALTIME_URL", "wss://api.openai.com/v1/realtime")
+
+AZURE_OPENAI_ENDPOINT = env_endpoint("AZURE_OPENAI_ENDPOINT")
+AZURE_OPENAI_API_KEY = env_str("AZURE_OPENAI_API_KEY")
+AZURE_OPENAI_DEPLOYMENT = env_str("AZURE_OPENAI_DEPLOYMENT")
+AZURE_OPENAI_API_VERSION = env_str("AZURE_OPENAI_API_VERSION")
+
+AZURE_VOICELIVE_ENDPOINT = env_endpoint("AZURE_VOICELIVE_ENDPOINT")
+AZURE_VOICELIVE_API_KEY = env_str("AZURE_VOICELIVE_API_KEY")
+AZURE_VOICELIVE_MODEL = env_str("AZURE_VOICELIVE_MODEL")
+AZURE_VOICELIVE_API_VERSION = env_str("AZURE_VOICELIVE_API_VERSION", "2025-10-01")
+
+REALTIME_PROVIDER = env_choice(
+    "REALTIME_PROVIDER", "openai" if OPENAI_API_KEY else "simulator", REALTIME_PROVIDERS
+)
+_REQUIRED_BY_PROVIDER = {
+    "openai": ("OPENAI_API_KEY",),
+    "azure_openai": ("AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_API_KEY", "AZURE_OPENAI_DEPLOYMENT"),
+    "azure_voicelive": ("AZURE_VOICELIVE_ENDPOINT", "AZURE_VOICELIVE_API_KEY", "AZURE_VOICELIVE_MODEL"),
+    "simulator": (),
+}
+for _name in _REQUIRED_BY_PROVIDER[REALTIME_PROVIDER]:
+    if not globals()[_name]:
+        raise ImproperlyConfigured(f"{_name} must be set when REALTIME_PROVIDER is {REALTIME_PROVIDER}.")
+
+# USD per 1M tokens, from shared/realtime-protocol.md section 6. A model missing here keeps its
+# token counts but gets no cost: a guessed price would be worse than none.
+REALTIME_PRICES: dict[str, dict[str, str]] = {
+    "gpt-realtime": {
+        "text_in": "4.00", "text_cached": "0.40", "text_out": "16.00",
+        "audio_in": "32.00", "audio_cached": "0.40", "audio_out": "64.00",
+        "image_in": "5.00", "image_cached": "0.50",
+    },
+    "gpt-realtime-1.5": {
+        "text_in": "4.00", "text_cached": "0.40", "text_out": "16.00",
+        "audio_in": "32.00", "audio_cached": "0.40", "audio_out": "64.00",
+        "image_in": "5.00", "image_cached": "0.50",
+    },
+    "gpt-realtime-2": {
+        "text_in": "4.00", "text_cached": "0.40", "text_out": "24.00",
+        "audio_in": "32.00", "audio_cached": "0.40", "audio_out": "64.00",
+    },
+    "gpt-realtime-2.1": {
+        "text_in": "4.00", "text_cached": "0.40", "text_out": "24.00",
+        "audio_in": "32.00", "audio_cached": "0.40", "audio_out": "64.00",
+    },
+    "gpt-realtime-mini": {
+        "text_in": "0.60", "text_cached": "0.06", "text_out": "2.40",
+        "audio_in": "10.00", "audio_cached": "0.30", "audio_out": "20.00",
+    },
+    "gpt-realtime-2.1-mini": {
+        "text_in": "0.60", "text_cached": "0.06", "text_out": "2.40",
+        "audio_in": "10.00", "audio_cached": "0.30", "audio_out": "20.00",
+    },
+    "gpt-4o-realtime-preview": {
+        "text_in": "5.00", "text_cached": "2.50", "text_out": "20.00",
+        "audio_in": "40.00", "audio_cached": "2.50", "audio_out": "80.00",
+    },
+    "gpt-4o-mini-realtime-preview": {
+        "text_in": "0.60", "text_cached": "0.30", "text_out": "2.40",
+        "audio_in": "10.00", "audio_cached": "0.30", "audio_out": "20.00",
+    },
+}  # fmt: skip
+# Dated snapshots that share a listed model's price. Other snapshots (gpt-4o-realtime-preview-2024-10-01
+# had different audio prices) stay unpriced rather than inherit a wrong one.
+REALTIME_PRICE_ALIASES: dict[str, str] = {
+    "gpt-realtime-2025-08-28": "gpt-realtime",
+    "gpt-4o-realtime-preview-2024-12-17": "gpt-4o-realtime-preview",
+    "gpt-4o-realtime-preview-2025-06-03": "gpt-4o-realtime-preview",
+    "gpt-4o-mini-realtime-preview-2024-12-17": "gpt-4o-mini-realtime-preview",
+}
