@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from conversations.models import Conversation, Message, Usage
 
@@ -32,9 +32,10 @@ def conversation_list(
         qs = qs.filter(started_at__lt=started_before)
     search = search.strip()
     if search:
-        # Exists() instead of a join keeps one row per conversation without DISTINCT.
-        in_transcript = Message.objects.filter(conversation=OuterRef("pk"), text__icontains=search)
-        qs = qs.filter(Q(title__icontains=search) | Exists(in_transcript))
+        # An uncorrelated subquery (not a join: one row per conversation, no DISTINCT) lets
+        # PostgreSQL answer the transcript match from the trigram index.
+        in_transcript = Message.objects.filter(text__icontains=search).values("conversation_id")
+        qs = qs.filter(Q(title__icontains=search) | Q(pk__in=in_transcript))
     return qs.annotate(message_count=Count("messages")).order_by("-started_at")
 
 

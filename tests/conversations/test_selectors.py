@@ -1,0 +1,105 @@
+"""Reads for history: ownership, newest first, search, filters, order of turns."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from conversations import selectors, services
+from conversations.models import Conversation
+
+pytestmark = pytest.mark.django_db
+
+
+def _conversation(
+    owner: Any, *, title: str = "", turns: tuple[str, ...] = (), days_ago: int = 0
+) -> Conversation:
+    conversation = services.conversation_start(owner=owner, provider="simulator", model="gpt-realtime")
+    for n, text in enumerate(turns):
+        role = "user" if n % 2 == 0 else "assistant"
+        services.message_complete(conversation_id=conversation.pk, item_id=f"item_{n}", role=role, text=text)
+    if title:
+        services.conversation_rename(conversation=conversation, title=title)
+    Conversation.objects.filter(pk=conversation.pk).update(
+        started_at=timezone.now() - dt.timedelta(days=days_ago)
+    )
+    return conversation
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(username="alice", password="x")
+
+
+@pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user(username="bob", password="x")
+
+
+def test_the_list_holds_only_the_owners_conversations_newest_first(alice: Any, bob: Any) -> None:
+    old = _conversation(alice, title="old", days_ago=3)
+    new = _conversation(alice, title="new", days_ago=0)
+    _conversation(bob, title="bob's")
+
+    assert list(selectors.conversation_list(owner=alice)) == [new, old]
+
+
+def test_the_list_counts_messages(alice: Any) -> None:
+    _conversation(alice, turns=("hi", "hello", "bye"))
+
+    assert selectors.conversation_list(owner=alice).get().message_count == 3
+
+
+def test_search_matches_titles_and_transcripts_case_insensitively_once_each(alice: Any, bob: Any) -> None:
+    by_title = _conversation(alice, title="Rome trip")
+    by_text = _conversation(alice, turns=("Tell me about rome", "Rome is old", "And ROME today?"))
+    _conversation(alice, turns=("Paris",))
+    _conversation(bob, turns=("rome for bob",))
+
+    found = list(selectors.conversation_list(owner=alice, search="  rome "))
+
+    assert sorted(c.pk for c in found) == sorted([by_title.pk, by_text.pk])
+    assert next(c for c in found if c.pk == by_text.pk).message_count == 3
+
+
+def test_filters_by_status_and_start_date(alice: Any) -> None:
+    recent = _conversation(alice, days_ago=1)
+    old = _conversation(alice, days_ago=10)
+    services.conversation_finish(conversation_id=old.pk, end_reason="user_stopped")
+    now = timezone.now()
+
+    assert list(selectors.conversation_list(owner=alice, status="completed")) == [old]
+    assert list(selectors.conversation_list(owner=alice, started_from=now - dt.timedelta(days=2))) == [recent]
+    assert list(selectors.conversation_list(owner=alice, started_before=now - dt.timedelta(days=2))) == [old]
+
+
+def test_get_returns_none_for_another_users_conversation(alice: Any, bob: Any) -> None:
+    conversation = _conversation(bob)
+
+    assert selectors.conversation_get(owner=alice, conversation_id=conversation.pk) is None
+
+
+def test_get_prefetches_turns_in_order_and_usage(alice: Any, django_assert_num_queries: Any) -> None:
+    conversation = _conversation(alice, turns=("a", "b", "c"))
+    services.usage_record(conversation_id=conversation.pk, upstream_id="resp_1", kind="response", usage={})
+
+    with django_assert_num_queries(3):
+        found = selectors.conversation_get(owner=alice, conversation_id=conversation.pk)
+        assert found is not None
+        texts = [m.text for m in found.messages.all()]
+        usages = list(found.usages.all())
+
+    assert texts == ["a", "b", "c"]
+    assert len(usages) == 1
+
+
+def test_messages_come_in_conversation_order(alice: Any) -> None:
+    conversation = _conversation(alice, turns=("first", "second"))
+
+    assert [m.text for m in selectors.conversation_messages(conversation_id=conversation.pk)] == [
+        "first",
+        "second",
+    ]
