@@ -176,7 +176,8 @@ class Message(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["conversation", "position"]
+        # Not by "conversation": that would pull in Conversation's ordering and join its table.
+        ordering = ["position"]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "position"], name="message_unique_position"),
             models.UniqueConstraint(fields=["conversation", "item_id"], name="message_unique_item"),
@@ -229,7 +230,7 @@ class Usage(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["conversation", "created_at", "id"]
+        ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["conversation", "upstream_id"], name="usage_unique_upstream_id"),
         ]

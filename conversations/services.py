@@ -153,7 +153,7 @@ def message_add(
             response_id=response_id,
         )
         if text and role == Message.Role.USER:
-            _title_from_first_user_turn(conversation, text)
+            _title_from_first_user_turn(conversation.pk, text)
     return message
 
 
@@ -181,7 +181,7 @@ def message_complete(
         message.status = Message.Status.COMPLETED
     message.save(update_fields=["text", "audio_duration_ms", "status", "heard_text", "updated_at"])
     if role == Message.Role.USER and text:
-        _title_from_first_user_turn(message.conversation, text)
+        _title_from_first_user_turn(conversation_id, text)
     return message
 
 
@@ -225,11 +225,11 @@ def message_interrupt(
     return message
 
 
-def _title_from_first_user_turn(conversation: Conversation, text: str) -> None:
+def _title_from_first_user_turn(conversation_id: ConversationId, text: str) -> None:
     """Title an untitled conversation after the text of its first user turn."""
     title = title_from_text(text)
     if title:
-        Conversation.objects.filter(pk=conversation.pk, title="").update(title=title)
+        Conversation.objects.filter(pk=conversation_id, title="").update(title=title)
 
 
 # --- Usage ----------------------------------------------------------------------------------------

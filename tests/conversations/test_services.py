@@ -9,7 +9,7 @@ import pytest
 
 from conversations import services
 from conversations.models import Conversation, Message, SessionSettings, Usage
-from tests.conversations.test_usage import WORKED_EXAMPLE
+from tests.factories import GPT_REALTIME_USAGE as WORKED_EXAMPLE
 
 pytestmark = pytest.mark.django_db
 

@@ -5,21 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from conversations.usage import TokenCounts, price_for, token_counts, usage_cost
+from tests.factories import GPT_REALTIME_USAGE
 
 # The response.done usage of realtime-protocol.md section 3, the section 6 worked example.
-WORKED_EXAMPLE = {
-    "total_tokens": 253,
-    "input_tokens": 132,
-    "output_tokens": 121,
-    "input_token_details": {
-        "text_tokens": 119,
-        "audio_tokens": 13,
-        "image_tokens": 0,
-        "cached_tokens": 64,
-        "cached_tokens_details": {"text_tokens": 64, "audio_tokens": 0, "image_tokens": 0},
-    },
-    "output_token_details": {"text_tokens": 30, "audio_tokens": 91},
-}
+WORKED_EXAMPLE = GPT_REALTIME_USAGE
 
 
 def test_it_flattens_every_token_field_of_a_response_done_usage() -> None:
