@@ -54,3 +54,25 @@ def conversation_get(*, owner: AbstractBaseUser, conversation_id: uuid.UUID | st
 def conversation_messages(*, conversation_id: uuid.UUID | str) -> QuerySet[Message]:
     """A conversation's turns in conversation order."""
     return Message.objects.filter(conversation_id=conversation_id).order_by("position")
+
+
+def conversation_history(*, conversation_id: uuid.UUID | str, token_budget: int) -> list[tuple[str, str]]:
+    """The most recent turns as (role, text) that fit the budget, oldest first, for a resumed session.
+
+    An interrupted answer contributes only what the user heard: the model should not believe it
+    said what was never played. Tokens are estimated at four characters each.
+    """
+    turns: list[tuple[str, str]] = []
+    used = 0
+    rows = Message.objects.filter(conversation_id=conversation_id).order_by("-position")
+    for role, text, heard, status in rows.values_list("role", "text", "heard_text", "status").iterator():
+        spoken = heard if status == Message.Status.INTERRUPTED else text
+        if not spoken.strip():
+            continue
+        cost = len(spoken) // 4 + 4
+        if used + cost > token_budget:
+            break
+        used += cost
+        turns.append((role, spoken))
+    turns.reverse()
+    return turns

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-websocket_urlpatterns: list[URLPattern] = []
+from realtime.consumers import VoiceConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/voice/", VoiceConsumer.as_asgi()),
+]

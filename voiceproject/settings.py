@@ -184,6 +184,9 @@ AZURE_VOICELIVE_API_KEY = env_str("AZURE_VOICELIVE_API_KEY")
 AZURE_VOICELIVE_MODEL = env_str("AZURE_VOICELIVE_MODEL")
 AZURE_VOICELIVE_API_VERSION = env_str("AZURE_VOICELIVE_API_VERSION", "2025-10-01")
 
+# Empty: the app starts its own simulator on a loopback port when the simulator provider is used.
+REALTIME_SIMULATOR_URL = env_endpoint("REALTIME_SIMULATOR_URL")
+
 REALTIME_PROVIDER = env_choice(
     "REALTIME_PROVIDER", "openai" if OPENAI_API_KEY else "simulator", REALTIME_PROVIDERS
 )
@@ -243,3 +246,21 @@ REALTIME_PRICE_ALIASES: dict[str, str] = {
     "gpt-4o-realtime-preview-2025-06-03": "gpt-4o-realtime-preview",
     "gpt-4o-mini-realtime-preview-2024-12-17": "gpt-4o-mini-realtime-preview",
 }
+
+# --- Relay behaviour ------------------------------------------------------------------------------
+
+# The server's instructions (markdown); a user's own instructions extend them, never replace them.
+REALTIME_INSTRUCTIONS_FILE = Path(
+    env_str("REALTIME_INSTRUCTIONS_FILE") or BASE_DIR / "realtime" / "instructions.md"
+)
+if not REALTIME_INSTRUCTIONS_FILE.is_file():
+    raise ImproperlyConfigured("REALTIME_INSTRUCTIONS_FILE does not name a readable file.")
+# When set, the assistant speaks first in a new conversation, following this instruction.
+REALTIME_GREETING = env_str("REALTIME_GREETING")
+if len(REALTIME_GREETING) > 2000:
+    raise ImproperlyConfigured("REALTIME_GREETING must be at most 2000 characters.")
+# A session whose browser sends nothing (audio, text or ping) for this long is ended.
+REALTIME_IDLE_TIMEOUT_S = env_int("REALTIME_IDLE_TIMEOUT_S", 300, minimum=10, maximum=86_400)
+REALTIME_CONNECT_TIMEOUT_S = env_int("REALTIME_CONNECT_TIMEOUT_S", 15, minimum=1, maximum=120)
+# How much of a resumed conversation is replayed upstream, in estimated tokens.
+REALTIME_HISTORY_TOKENS = env_int("REALTIME_HISTORY_TOKENS", 8_000, minimum=0, maximum=100_000)

@@ -1,0 +1,80 @@
+"""Stores one session's turns and usage in order, without ever making the audio path wait.
+
+The relay puts writes (service calls) on a queue and moves on; one background task applies them
+in order in Django's database thread. Closing waits until everything queued is written, so a
+closing connection loses nothing. A briefly unavailable database is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from channels.db import database_sync_to_async
+from django.db import InterfaceError, OperationalError
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class Recorder:
+    """An ordered queue of database writes for one conversation."""
+
+    def __init__(self, *, retry_delays: tuple[float, ...] = RETRY_DELAYS_S) -> None:
+        self._queue: asyncio.Queue[tuple[Callable[..., Any], dict[str, Any]] | None] = asyncio.Queue()
+        self._retry_delays = retry_delays
+        self._task: asyncio.Task[None] | None = None
+        self.failed_writes = 0
+
+    def start(self) -> None:
+        """Start applying writes; called once the event loop runs."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="recorder")
+
+    def put(self, write: Callable[..., Any], /, **kwargs: Any) -> None:
+        """Queue a service call; never blocks."""
+        self._queue.put_nowait((write, kwargs))
+
+    async def drain(self) -> None:
+        """Wait until everything queued so far is written."""
+        await self._queue.join()
+
+    async def close(self) -> None:
+        """Write everything still queued, then stop. Safe to call more than once."""
+        if self._task is None:
+            return
+        self._queue.put_nowait(None)
+        # Shielded: a cancelled connection handler must not cut the final writes short.
+        await asyncio.shield(self._task)
+
+    async def _run(self) -> None:
+        while True:
+            entry = await self._queue.get()
+            try:
+                if entry is None:
+                    return
+                write, kwargs = entry
+                await self._apply(write, kwargs)
+            finally:
+                self._queue.task_done()
+
+    async def _apply(self, write: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+        for attempt, delay in enumerate((*self._retry_delays, None)):
+            try:
+                await database_sync_to_async(write)(**kwargs)
+                return
+            except (OperationalError, InterfaceError) as exc:
+                if delay is None:
+                    self.failed_writes += 1
+                    log.error("Gave up writing %s after %d attempts: %s", write.__name__, attempt + 1, exc)
+                    return
+                log.warning("Database unavailable for %s, retrying in %.1f s", write.__name__, delay)
+                await asyncio.sleep(delay)
+            except Exception:
+                # A bug in one write must not stop the writes behind it.
+                self.failed_writes += 1
+                log.exception("Writing %s failed", write.__name__)
+                return

@@ -1,0 +1,535 @@
+"""One voice session: the browser on one side, an upstream realtime service on the other.
+
+The relay owns both directions and the stored record of one conversation. It knows no event
+names (the provider's dialect translates) and never waits on the database (the recorder does).
+It can be driven without Channels: the browser side is any object with `send_json`,
+`send_bytes` and `close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from base64 import b64decode, b64encode
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from websockets.exceptions import ConnectionClosed
+
+from conversations import services
+from conversations.models import Message
+from realtime import errors
+from realtime import events as ev
+from realtime import protocol as bp
+from realtime.errors import EndReason
+from realtime.providers.base import Provider
+from realtime.recorder import Recorder
+from realtime.session_config import SessionConfig
+from realtime.upstream import Connector, UpstreamRefused, UpstreamUnavailable, connect_upstream
+
+log = logging.getLogger(__name__)
+
+# Audio the browser sends before the upstream is ready waits here, in order: up to 30 s.
+MAX_PENDING_AUDIO_BYTES = 30_000 * bp.PCM_BYTES_PER_MS
+SESSION_UPDATE_ID = "relay_session_update"
+
+
+class Browser(Protocol):
+    async def send_json(self, message: dict[str, Any]) -> None: ...
+    async def send_bytes(self, data: bytes) -> None: ...
+    async def close(self, code: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class HistoryTurn:
+    """A stored turn replayed upstream when a conversation is resumed."""
+
+    role: str
+    text: str
+
+
+@dataclass
+class RelayOptions:
+    connect_timeout_s: float = 15.0
+    idle_timeout_s: float = 300.0
+    greeting: str = ""
+
+
+class RelaySession:
+    """Relays one conversation and records it exactly as it happened."""
+
+    def __init__(
+        self,
+        *,
+        browser: Browser,
+        provider: Provider,
+        conversation_id: str,
+        config: SessionConfig,
+        history: list[HistoryTurn] | None = None,
+        options: RelayOptions | None = None,
+        connector: Connector = connect_upstream,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.browser = browser
+        self.provider = provider
+        self.dialect = provider.dialect
+        self.conversation_id = conversation_id
+        self.config = config
+        self.history = history or []
+        self.options = options or RelayOptions()
+        self.connector = connector
+        self.recorder = recorder or Recorder()
+        self.model = provider.model
+        self._ws: Any = None
+        self._reader: asyncio.Task[None] | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._ready = False
+        self._ended = False
+        self._pending_audio: deque[bytes] = deque()
+        self._pending_bytes = 0
+        self._texts: deque[str] = deque()
+        self._active_response: str | None = None
+        self._awaiting_response = False
+        self._response_wanted = False
+        self._harmless_ids: set[str] = set()
+        self._replayed_ids: set[str] = set()
+        self._delivered: dict[str, int] = {}  # assistant item id -> PCM bytes sent to the browser
+        self._partial: dict[str, str] = {}  # assistant item id -> transcript so far
+        self._interrupted: set[str] = set()
+        self._event_serial = 0
+        self._last_browser_activity = 0.0
+
+    # --- Lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> asyncio.Task[None]:
+        """Start relaying in the background; `end()` stops it."""
+        self._last_browser_activity = asyncio.get_running_loop().time()
+        self.recorder.start()
+        self._reader = asyncio.create_task(self._run(), name="relay-upstream")
+        self._watchdog = asyncio.create_task(self._watch_idle(), name="relay-idle")
+        return self._reader
+
+    async def _run(self) -> None:
+        """Connect upstream, configure the session and relay until either side ends."""
+        try:
+            await self._connect_and_relay()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("Relay failed in conversation %s", self.conversation_id)
+            await self.end(EndReason.UPSTREAM_ERROR, error="internal_error")
+            return
+        if not self._ended:
+            await self.end(EndReason.UPSTREAM_CLOSED, error="upstream_closed")
+
+    async def _connect_and_relay(self) -> None:
+        try:
+            target = await self.provider.target()
+            self._ws = await self.connector(target, open_timeout=self.options.connect_timeout_s)
+        except UpstreamRefused as exc:
+            log.warning("Upstream refused conversation %s: %s", self.conversation_id, exc)
+            await self.end(EndReason.AUTHENTICATION_FAILED, error="upstream_auth_failed")
+            return
+        except UpstreamUnavailable as exc:
+            log.warning("Upstream unavailable for conversation %s: %s", self.conversation_id, exc)
+            await self.end(EndReason.UPSTREAM_ERROR, error="upstream_unavailable")
+            return
+        if self._ended:  # the browser left while we were connecting
+            await self._ws.close()
+            return
+        log.info("Conversation %s connected to %s", self.conversation_id, self.provider.name)
+        await self._send({**self.dialect.session_update(self.config), "event_id": SESSION_UPDATE_ID})
+        try:
+            async for raw in self._ws:
+                if isinstance(raw, str):
+                    await self._on_upstream(raw)
+        except ConnectionClosed:
+            pass
+
+    async def end(self, reason: str, *, error: str | None = None, error_message: str | None = None) -> None:
+        """Finish the session once: tell the browser why, close upstream, store the end."""
+        if self._ended:
+            return
+        self._ended = True
+        if error is not None:
+            await self._to_browser(errors.error_event(error, error_message))
+        current = asyncio.current_task()
+        for task in (self._watchdog, self._reader):
+            if task is not None and task is not current:
+                task.cancel()
+        if self._ws is not None:
+            await self._ws.close()
+        self._keep_partial_turns()
+        self.recorder.put(
+            services.conversation_finish, conversation_id=self.conversation_id, end_reason=reason
+        )
+        await self.recorder.close()
+        log.info("Conversation %s ended: %s", self.conversation_id, reason)
+        code = _CLOSE_CODES.get(reason)
+        if code is not None:
+            try:
+                await self.browser.close(code)
+            except Exception:
+                log.debug("Browser already closed for %s", self.conversation_id)
+
+    async def _watch_idle(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            remaining = self._last_browser_activity + self.options.idle_timeout_s - loop.time()
+            if remaining <= 0:
+                await self.end(EndReason.IDLE_TIMEOUT, error="idle_timeout")
+                return
+            await asyncio.sleep(remaining)
+
+    # --- Browser to upstream -----------------------------------------------------------------------
+
+    async def on_browser_bytes(self, data: bytes) -> None:
+        """A binary frame from the browser: PCM16 audio."""
+        await self._on_command(bp.parse_binary(data))
+
+    async def on_browser_text(self, data: str) -> None:
+        """A JSON frame from the browser."""
+        await self._on_command(bp.parse_text(data))
+
+    async def _on_command(self, command: bp.Command) -> None:
+        if self._ended:
+            return
+        self._last_browser_activity = asyncio.get_running_loop().time()
+        match command:
+            case bp.Audio(pcm):
+                await self._audio(pcm)
+            case bp.Text(text):
+                self._texts.append(text)
+                await self._pump_texts()
+            case bp.Interrupt(item_id, played_ms):
+                await self._interrupt(item_id, played_ms)
+            case bp.Ping():
+                await self._to_browser({"type": "pong"})
+            case bp.Stop():
+                await self.end(EndReason.USER_STOPPED)
+            case bp.Refused():
+                await self._to_browser(command.event())
+
+    async def _audio(self, pcm: bytes) -> None:
+        if self._ready:
+            await self._append(pcm)
+            return
+        if self._pending_bytes + len(pcm) > MAX_PENDING_AUDIO_BYTES:
+            await self._to_browser(errors.error_event("audio_buffer_full"))
+            return
+        self._pending_audio.append(pcm)
+        self._pending_bytes += len(pcm)
+
+    async def _append(self, pcm: bytes) -> None:
+        # Built by hand: JSON-encoding the base64 string again would only cost time on the audio path.
+        await self._send_raw('{"type":"input_audio_buffer.append","audio":"' + b64encode(pcm).decode() + '"}')
+
+    async def _pump_texts(self) -> None:
+        """Send the next typed turn once no response is active, so none is refused as concurrent."""
+        if not self._ready or self._active_response or self._awaiting_response or not self._texts:
+            return
+        text = self._texts.popleft()
+        await self._send(
+            {
+                "type": "conversation.item.create",
+                "item": {
+                    "type": "message",
+                    "role": "user",
+                    "content": [{"type": "input_text", "text": text}],
+                },
+            }
+        )
+        await self._create_response()
+
+    async def _create_response(self, extra: dict[str, Any] | None = None) -> None:
+        self._awaiting_response = True
+        self._response_wanted = False
+        event: dict[str, Any] = {"type": "response.create", "event_id": self._event_id("response")}
+        if extra:
+            event["response"] = extra
+        await self._send(event)
+
+    async def _interrupt(self, item_id: str, played_ms: int) -> None:
+        delivered = self._delivered.get(item_id)
+        if delivered is None:
+            await self._to_browser(errors.error_event("unknown_item", item_id=item_id))
+            return
+        if self._active_response is not None:
+            await self._send({"type": "response.cancel", "event_id": self._harmless("cancel")})
+        delivered_ms = delivered // bp.PCM_BYTES_PER_MS
+        audio_end_ms = min(played_ms, delivered_ms)
+        if delivered_ms > 0:
+            await self._send(
+                {
+                    "type": "conversation.item.truncate",
+                    "event_id": self._harmless("truncate"),
+                    "item_id": item_id,
+                    "content_index": 0,
+                    "audio_end_ms": audio_end_ms,
+                }
+            )
+        self._interrupted.add(item_id)
+        self.recorder.put(
+            services.message_interrupt,
+            conversation_id=self.conversation_id,
+            item_id=item_id,
+            played_ms=audio_end_ms,
+            audio_duration_ms=delivered_ms,
+        )
+
+    # --- Upstream to browser -----------------------------------------------------------------------
+
+    async def _on_upstream(self, raw: str) -> None:
+        try:
+            event = self.dialect.parse(json.loads(raw))
+        except ValueError:
+            log.debug("Ignoring an upstream frame that is not JSON")
+            return
+        if event is not None:
+            await _HANDLERS[type(event)](self, event)
+
+    async def _session_created(self, e: ev.SessionCreated) -> None:
+        if e.model:
+            self.model = e.model
+        self.recorder.put(
+            services.conversation_set_upstream_session,
+            conversation_id=self.conversation_id,
+            session_id=e.session_id,
+            model=e.model,
+        )
+
+    async def _session_updated(self, e: ev.SessionUpdated) -> None:
+        if self._ready:
+            return
+        self._ready = True
+        for turn in self.history:
+            item_id = "item_" + secrets.token_hex(10)
+            self._replayed_ids.add(item_id)
+            await self._send(self.dialect.history_item(turn.role, turn.text, item_id))
+        while self._pending_audio:
+            await self._append(self._pending_audio.popleft())
+        self._pending_bytes = 0
+        await self._to_browser(
+            {
+                "type": "session.ready",
+                "conversation_id": self.conversation_id,
+                "resumed": bool(self.history),
+                **self.provider.describe(),
+            }
+        )
+        if self.options.greeting and not self.history:
+            await self._create_response(
+                {"instructions": f"{self.config.instructions}\n\n{self.options.greeting}"}
+            )
+        await self._pump_texts()
+
+    async def _speech_started(self, e: ev.SpeechStarted) -> None:
+        await self._to_browser({"type": "speech.started", "item_id": e.item_id})
+
+    async def _speech_stopped(self, e: ev.SpeechStopped) -> None:
+        await self._to_browser({"type": "speech.stopped", "item_id": e.item_id})
+
+    async def _item_added(self, e: ev.ItemAdded) -> None:
+        if e.item_id in self._replayed_ids:
+            return
+        if e.role == Message.Role.ASSISTANT:
+            self._partial.setdefault(e.item_id, "")
+        text_turn = e.kind == Message.Kind.TEXT and e.role == Message.Role.USER
+        self.recorder.put(
+            services.message_add,
+            conversation_id=self.conversation_id,
+            item_id=e.item_id,
+            role=e.role,
+            kind=e.kind,
+            text=e.text,
+            status=Message.Status.COMPLETED if text_turn else Message.Status.IN_PROGRESS,
+        )
+
+    async def _user_transcript(self, e: ev.UserTranscript) -> None:
+        await self._to_browser({"type": "transcript.user", "item_id": e.item_id, "text": e.text})
+        self.recorder.put(
+            services.message_complete,
+            conversation_id=self.conversation_id,
+            item_id=e.item_id,
+            role=Message.Role.USER,
+            text=e.text,
+        )
+        if e.usage:
+            self.recorder.put(
+                services.usage_record,
+                conversation_id=self.conversation_id,
+                upstream_id=e.item_id,
+                kind="transcription",
+                usage=e.usage,
+                status="completed",
+                model=self.config.transcription_model,
+            )
+
+    async def _user_transcript_failed(self, e: ev.UserTranscriptFailed) -> None:
+        self.recorder.put(
+            services.message_transcription_failed,
+            conversation_id=self.conversation_id,
+            item_id=e.item_id,
+            error_code=e.code,
+        )
+        await self._to_browser(errors.error_event("transcription_failed", item_id=e.item_id))
+
+    async def _response_created(self, e: ev.ResponseCreated) -> None:
+        self._active_response = e.response_id
+        self._awaiting_response = False
+
+    async def _audio_delta(self, e: ev.AudioDelta) -> None:
+        try:
+            pcm = b64decode(e.audio_b64)
+        except ValueError:
+            return
+        if e.item_id not in self._delivered:
+            self._delivered[e.item_id] = 0
+            await self._to_browser(
+                {"type": "assistant.audio.start", "item_id": e.item_id, "response_id": e.response_id}
+            )
+        self._delivered[e.item_id] += len(pcm)
+        await self.browser.send_bytes(pcm)
+
+    async def _transcript_delta(self, e: ev.TranscriptDelta) -> None:
+        self._partial[e.item_id] = self._partial.get(e.item_id, "") + e.delta
+        await self._to_browser({"type": "transcript.assistant.delta", "item_id": e.item_id, "delta": e.delta})
+
+    async def _transcript_done(self, e: ev.TranscriptDone) -> None:
+        self._partial.pop(e.item_id, None)
+        await self._to_browser({"type": "transcript.assistant.done", "item_id": e.item_id, "text": e.text})
+        self._complete_assistant(e.item_id, e.text)
+
+    async def _response_done(self, e: ev.ResponseDone) -> None:
+        self._active_response = None
+        for item_id in e.item_ids:
+            if item_id in self._partial:
+                self._complete_assistant(item_id, self._partial.pop(item_id))
+        if e.usage is not None and e.response_id:
+            self.recorder.put(
+                services.usage_record,
+                conversation_id=self.conversation_id,
+                upstream_id=e.response_id,
+                kind="response",
+                usage=e.usage,
+                status=e.status,
+                model=self.model,
+            )
+        await self._to_browser(
+            {
+                "type": "response.done",
+                "response_id": e.response_id,
+                "status": e.status,
+                "usage": e.usage or {},
+            }
+        )
+        if self._response_wanted:
+            await self._create_response()
+        else:
+            await self._pump_texts()
+
+    async def _item_truncated(self, e: ev.ItemTruncated) -> None:
+        pass
+
+    async def _upstream_error(self, e: ev.UpstreamError) -> None:
+        if e.event_id in self._harmless_ids or e.code in errors.HARMLESS_CODES:
+            log.debug("Absorbed harmless upstream error %s", e.code)
+            return
+        if e.code == "conversation_already_has_active_response" and (e.event_id or "").startswith("relay_"):
+            self._awaiting_response = False
+            self._response_wanted = True  # asked again when the active response is done
+            return
+        if e.code in errors.FATAL_CODES:
+            code, message, reason = errors.FATAL_CODES[e.code]
+            await self.end(reason, error=code, error_message=message)
+            return
+        if e.event_id == SESSION_UPDATE_ID:
+            log.error("Upstream refused the session update: %s (%s)", e.code, e.param)
+            await self.end(EndReason.UPSTREAM_ERROR, error="upstream_rejected_session")
+            return
+        log.warning("Upstream error in conversation %s: %s", self.conversation_id, e.code)
+        await self._to_browser(errors.upstream_error_event(e.code))
+
+    # --- Helpers -----------------------------------------------------------------------------------
+
+    def _complete_assistant(self, item_id: str, text: str) -> None:
+        delivered = self._delivered.get(item_id)
+        self.recorder.put(
+            services.message_complete,
+            conversation_id=self.conversation_id,
+            item_id=item_id,
+            role=Message.Role.ASSISTANT,
+            text=text,
+            audio_duration_ms=None if delivered is None else delivered // bp.PCM_BYTES_PER_MS,
+        )
+
+    def _keep_partial_turns(self) -> None:
+        """Store answers cut off by the end, as far as they got and marked interrupted."""
+        for item_id, text in self._partial.items():
+            self._complete_assistant(item_id, text)
+            if item_id not in self._interrupted:
+                delivered_ms = self._delivered.get(item_id, 0) // bp.PCM_BYTES_PER_MS
+                self.recorder.put(
+                    services.message_interrupt,
+                    conversation_id=self.conversation_id,
+                    item_id=item_id,
+                    played_ms=delivered_ms,
+                    audio_duration_ms=delivered_ms,
+                )
+        self._partial.clear()
+
+    def _event_id(self, kind: str) -> str:
+        self._event_serial += 1
+        return f"relay_{kind}_{self._event_serial}"
+
+    def _harmless(self, kind: str) -> str:
+        event_id = self._event_id(kind)
+        self._harmless_ids.add(event_id)
+        return event_id
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        await self._send_raw(json.dumps(event))
+
+    async def _send_raw(self, message: str) -> None:
+        if self._ws is None:
+            return
+        try:
+            await self._ws.send(message)
+        except ConnectionClosed:
+            log.debug("Upstream already closed for %s", self.conversation_id)
+
+    async def _to_browser(self, message: dict[str, Any]) -> None:
+        try:
+            await self.browser.send_json(message)
+        except Exception:
+            log.debug("Browser gone for %s", self.conversation_id)
+
+
+_CLOSE_CODES: dict[str, int] = {
+    EndReason.USER_STOPPED: errors.CLOSE_NORMAL,
+    EndReason.IDLE_TIMEOUT: errors.CLOSE_IDLE,
+    EndReason.AUTHENTICATION_FAILED: errors.CLOSE_UPSTREAM_FAILED,
+    EndReason.UPSTREAM_ERROR: errors.CLOSE_UPSTREAM_FAILED,
+    EndReason.UPSTREAM_CLOSED: errors.CLOSE_UPSTREAM_FAILED,
+    EndReason.SESSION_EXPIRED: errors.CLOSE_UPSTREAM_FAILED,
+}
+
+_HANDLERS: dict[type, Any] = {
+    ev.SessionCreated: RelaySession._session_created,
+    ev.SessionUpdated: RelaySession._session_updated,
+    ev.SpeechStarted: RelaySession._speech_started,
+    ev.SpeechStopped: RelaySession._speech_stopped,
+    ev.ItemAdded: RelaySession._item_added,
+    ev.UserTranscript: RelaySession._user_transcript,
+    ev.UserTranscriptFailed: RelaySession._user_transcript_failed,
+    ev.ResponseCreated: RelaySession._response_created,
+    ev.AudioDelta: RelaySession._audio_delta,
+    ev.TranscriptDelta: RelaySession._transcript_delta,
+    ev.TranscriptDone: RelaySession._transcript_done,
+    ev.ResponseDone: RelaySession._response_done,
+    ev.ItemTruncated: RelaySession._item_truncated,
+    ev.UpstreamError: RelaySession._upstream_error,
+}
