@@ -30,6 +30,20 @@ class VoiceConsumer(AsyncWebsocketConsumer):
 
     relay: RelaySession | None = None
 
+    def __init__(
+        self,
+        *args: Any,
+        provider_factory: Callable[[], Provider] | None = None,
+        connector: Connector | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Channels' WebSocket consumers drop as_asgi() keyword arguments, so take them here.
+        super().__init__(*args, **kwargs)
+        if provider_factory is not None:
+            self.provider_factory = provider_factory
+        if connector is not None:
+            self.connector = connector
+
     async def connect(self) -> None:
         """Called on the handshake: accept, then close with a code when the session cannot start."""
         # Accept first: a close code only reaches the browser after the handshake.

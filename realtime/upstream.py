@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Protocol
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -11,6 +12,17 @@ from realtime.providers.base import UpstreamTarget
 
 # Assistant audio arrives in deltas of up to a few hundred kB of base64; leave ample room.
 MAX_UPSTREAM_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class _NoDebug(logging.Filter):
+    """websockets logs request headers (credentials) and every frame (audio) at DEBUG: never those."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
+
+
+wire_log = logging.getLogger("realtime.upstream.wire")
+wire_log.addFilter(_NoDebug())
 
 
 class UpstreamRefused(Exception):
@@ -36,6 +48,7 @@ async def connect_upstream(target: UpstreamTarget, *, open_timeout: float) -> Cl
             compression=None,  # base64 audio barely compresses; deflate would only cost CPU
             ping_interval=20,
             ping_timeout=20,
+            logger=wire_log,
         )
     except InvalidStatus as exc:
         status = exc.response.status_code

@@ -103,3 +103,27 @@ def test_messages_come_in_conversation_order(alice: Any) -> None:
         "first",
         "second",
     ]
+
+
+def test_history_for_resume_uses_only_what_was_heard_of_an_interrupted_answer(alice: Any) -> None:
+    conversation = services.conversation_start(owner=alice, provider="simulator")
+    cid = conversation.pk
+    services.message_complete(conversation_id=cid, item_id="u1", role="user", text="Tell me a story")
+    services.message_complete(
+        conversation_id=cid, item_id="a1", role="assistant", text="one two three four", audio_duration_ms=1000
+    )
+    services.message_interrupt(conversation_id=cid, item_id="a1", played_ms=500)
+    services.message_transcription_failed(conversation_id=cid, item_id="u2")
+
+    history = selectors.conversation_history(conversation_id=cid, token_budget=1000)
+
+    assert history == [("user", "Tell me a story"), ("assistant", "one two")]
+
+
+def test_history_for_resume_keeps_the_most_recent_turns_within_the_budget(alice: Any) -> None:
+    conversation = _conversation(alice, turns=tuple(f"{n:02d}" + "x" * 38 for n in range(10)))
+
+    history = selectors.conversation_history(conversation_id=conversation.pk, token_budget=50)
+
+    # Each 40-character turn is estimated at 10 + 4 tokens: three fit in 50.
+    assert [text[:2] for _, text in history] == ["07", "08", "09"]
