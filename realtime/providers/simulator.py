@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 import weakref
 from contextlib import AsyncExitStack
 
@@ -21,13 +22,16 @@ _lock = asyncio.Lock()
 
 async def embedded_simulator_url() -> str:
     """The base URL of this process's embedded simulator, starting it if needed."""
-    from realtime.simulator import run_simulator
+    from realtime.simulator import SimulatorConfig, run_simulator
 
     loop = asyncio.get_running_loop()
     async with _lock:
         if loop not in _embedded:
             stack = AsyncExitStack()
-            sim = await stack.enter_async_context(run_simulator(host="127.0.0.1", port=0))
+            # A random seed: ids must not repeat after a restart, or a resumed conversation's new
+            # turns would carry the item ids of its old ones.
+            config = SimulatorConfig(seed=secrets.randbits(64))
+            sim = await stack.enter_async_context(run_simulator(config=config, host="127.0.0.1", port=0))
             _embedded[loop] = (sim.url, stack)
     return _embedded[loop][0]
 

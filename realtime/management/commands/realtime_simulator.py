@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -22,7 +23,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--api-key", default=None, help="the only key accepted (default: any non-empty key)"
         )
-        parser.add_argument("--seed", type=int, default=0, help="seed for ids (default 0)")
+        parser.add_argument(
+            "--seed", type=int, default=None, help="seed for ids, to repeat a run (default: random)"
+        )
         parser.add_argument(
             "--realtime-factor",
             type=float,
@@ -34,7 +37,7 @@ class Command(BaseCommand):
         """Serve until interrupted."""
         config = SimulatorConfig(
             api_key=options["api_key"],
-            seed=options["seed"],
+            seed=secrets.randbits(64) if options["seed"] is None else options["seed"],
             realtime_factor=options["realtime_factor"],
         )
         try:
