@@ -88,6 +88,7 @@ class RelaySession:
         self._watchdog: asyncio.Task[None] | None = None
         self._ready = False
         self._ended = False
+        self._end_written = asyncio.Event()
         self._pending_audio: deque[bytes] = deque()
         self._pending_bytes = 0
         self._texts: deque[str] = deque()
@@ -150,8 +151,12 @@ class RelaySession:
             pass
 
     async def end(self, reason: str, *, error: str | None = None, error_message: str | None = None) -> None:
-        """Finish the session once: tell the browser why, close upstream, store the end."""
+        """Finish the session once: tell the browser why, close upstream, store the end.
+
+        Every caller returns only when the end is fully written, whoever started it.
+        """
         if self._ended:
+            await self._end_written.wait()
             return
         self._ended = True
         if error is not None:
@@ -167,6 +172,7 @@ class RelaySession:
             services.conversation_finish, conversation_id=self.conversation_id, end_reason=reason
         )
         await self.recorder.close()
+        self._end_written.set()
         log.info("Conversation %s ended: %s", self.conversation_id, reason)
         code = _CLOSE_CODES.get(reason)
         if code is not None:

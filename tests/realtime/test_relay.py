@@ -1,0 +1,70 @@
+"""RelaySession on its own, without Channels: what needs no upstream at all."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from conversations import services
+from conversations.models import Conversation
+from realtime.providers.simulator import SimulatorProvider
+from realtime.relay import RelaySession
+from realtime.session_config import SessionConfig
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class SilentBrowser:
+    """A browser side that only remembers what it was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+        self.closed_with: int | None = None
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        self.sent.append(message)
+
+    async def send_bytes(self, data: bytes) -> None:
+        self.sent.append(data)
+
+    async def close(self, code: int) -> None:
+        self.closed_with = code
+
+
+@pytest.fixture
+async def relay(user: Any) -> RelaySession:
+    conversation = await sync_to_async(services.conversation_start)(owner=user, provider="simulator")
+    session = RelaySession(
+        browser=SilentBrowser(),
+        provider=SimulatorProvider(url="ws://127.0.0.1:9"),
+        conversation_id=str(conversation.pk),
+        config=SessionConfig(instructions="x", voice="marin", turn_detection=None, transcription_model="m"),
+    )
+    session.recorder.start()
+    return session
+
+
+async def test_every_caller_of_end_returns_only_once_the_end_is_written(relay: RelaySession) -> None:
+    @sync_to_async
+    def stored_reason() -> str:
+        return Conversation.objects.get(pk=relay.conversation_id).end_reason
+
+    async def second_caller() -> str:
+        await relay.end("upstream_closed")
+        return await stored_reason()
+
+    _, seen_by_second = await asyncio.gather(relay.end("client_disconnected"), second_caller())
+
+    assert seen_by_second == "client_disconnected"  # the first reason wins, and is already stored
+
+
+async def test_input_after_the_end_is_ignored(relay: RelaySession) -> None:
+    await relay.end("user_stopped")
+    await relay.on_browser_text('{"type": "ping"}')
+    await relay.on_browser_bytes(b"\x00\x00")
+
+    assert relay.browser.sent == []  # type: ignore[attr-defined]
+    assert relay.browser.closed_with == 1000  # type: ignore[attr-defined]
