@@ -68,3 +68,15 @@ async def test_input_after_the_end_is_ignored(relay: RelaySession) -> None:
 
     assert relay.browser.sent == []  # type: ignore[attr-defined]
     assert relay.browser.closed_with == 1000  # type: ignore[attr-defined]
+
+
+async def test_audio_waiting_for_the_upstream_is_bounded_and_the_excess_refused(relay: RelaySession) -> None:
+    frame = b"\x00\x00" * 2400  # 100 ms
+    for _ in range(300):  # 30 s: the most that may wait
+        await relay.on_browser_bytes(frame)
+    assert relay.browser.sent == []  # type: ignore[attr-defined]
+
+    await relay.on_browser_bytes(frame)
+
+    assert [m["code"] for m in relay.browser.sent] == ["audio_buffer_full"]  # type: ignore[attr-defined]
+    await relay.end("user_stopped")

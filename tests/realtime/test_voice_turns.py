@@ -208,3 +208,31 @@ async def test_a_voice_live_turn_uses_its_dialect_end_to_end(
     assert messages[1].text
     assert [u.kind for u in usages] == ["response"]  # Voice Live reports no transcription usage
     assert len(browser.audio) > 0
+
+
+async def test_an_azure_preview_deployment_speaks_the_beta_dialect_end_to_end(
+    connect: Any, simulator: Any, sim_config: Any, settings: Any
+) -> None:
+    settings.REALTIME_PROVIDER = "azure_openai"
+    settings.AZURE_OPENAI_ENDPOINT = simulator.url
+    settings.AZURE_OPENAI_API_KEY = "az-key"
+    settings.AZURE_OPENAI_DEPLOYMENT = "my-realtime"
+    settings.AZURE_OPENAI_API_VERSION = "2025-04-01-preview"
+    sim_config.user_transcripts = ["Preview route"]
+    browser = await connect()
+    ready = await browser.until_type("session.ready")
+
+    await browser.speak(silence(200) + tone(800) + silence(1000))
+    await browser.until_type("response.done")
+    if "transcript.user" not in browser.types():
+        await browser.until_type("transcript.user")
+    await browser.send({"type": "stop"})
+    await browser.until_closed()
+
+    conversation, messages, usages = await _stored(ready["conversation_id"])
+    assert "error" not in browser.types()  # the flat beta session was accepted
+    assert conversation.provider == "azure_openai"
+    assert [(m.role, m.status) for m in messages] == [("user", "completed"), ("assistant", "completed")]
+    assert messages[0].text == "Preview route"
+    assert len(browser.audio) > 0
+    assert {u.kind for u in usages} == {"response", "transcription"}
