@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from decimal import Decimal
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncDate
 
-from conversations.models import Conversation, Message, Usage
+from conversations.models import TOKEN_FIELDS, Conversation, Message, Usage
 
 
 def conversation_list(
@@ -76,3 +79,48 @@ def conversation_history(*, conversation_id: uuid.UUID | str, token_budget: int)
         turns.append((role, spoken))
     turns.reverse()
     return turns
+
+
+def usage_by_day(
+    *,
+    owner: AbstractBaseUser | None,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> list[dict[str, Any]]:
+    """Tokens by kind and cost per day (in TIME_ZONE), oldest first; `owner=None` means everyone.
+
+    Each row: `day`, every token field, `cost` (of priced reports), `reports`, and `unpriced`
+    (reports whose model has no price, so their tokens are not in the cost). Days without usage
+    are left out. Bounds are inclusive.
+    """
+    qs = Usage.objects.all()
+    if owner is not None:
+        qs = qs.filter(conversation__owner=owner)
+    if date_from is not None:
+        qs = qs.filter(created_at__date__gte=date_from)
+    if date_to is not None:
+        qs = qs.filter(created_at__date__lte=date_to)
+    # Aggregates need names of their own: reusing a field's name makes SQL sum a sum.
+    rows = (
+        qs.annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(
+            **{f"sum_{name}": Sum(name) for name in TOKEN_FIELDS},
+            sum_cost=Sum("cost"),
+            reports=Count("id"),
+            unpriced=Count("id", filter=Q(cost__isnull=True)),
+        )
+        .order_by("day")
+    )
+    # SQLite sums decimals as floating point; round back to the stored precision.
+    quantum = Decimal("1e-10")
+    return [
+        {
+            "day": row["day"],
+            **{name: row[f"sum_{name}"] or 0 for name in TOKEN_FIELDS},
+            "cost": Decimal(row["sum_cost"] or 0).quantize(quantum),
+            "reports": row["reports"],
+            "unpriced": row["unpriced"],
+        }
+        for row in rows
+    ]

@@ -37,6 +37,24 @@ class AzureVoiceLiveProvider(Provider):
     voices = AZURE_VOICES + OPENAI_VOICES
     default_voice = "en-US-Ava:DragonHDLatestNeural"
     default_transcription_model = "azure-speech"
+    turn_detection_types = (
+        "server_vad",
+        "semantic_vad",
+        "azure_semantic_vad",
+        "azure_semantic_vad_en",
+        "azure_semantic_vad_multilingual",
+        "none",
+    )
+    transcription_models = (
+        "azure-speech",
+        "mai-transcribe",
+        "whisper-1",
+        "gpt-4o-transcribe",
+        "gpt-4o-mini-transcribe",
+        "gpt-4o-transcribe-diarize",
+    )
+    noise_reductions = ("azure_deep_noise_suppression", "near_field", "far_field")
+    option_names = ("noise_reduction", "echo_cancellation")
 
     def __init__(self, *, endpoint: str, api_key: str, model: str, api_version: str) -> None:
         super().__init__(model=model)

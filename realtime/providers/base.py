@@ -53,6 +53,16 @@ class Provider:
     voices: ClassVar[tuple[str, ...]] = OPENAI_VOICES
     default_voice: ClassVar[str] = "marin"
     default_transcription_model: ClassVar[str] = "gpt-4o-mini-transcribe"
+    # What a user may choose in their settings for this provider (validated in settings_rules.py).
+    turn_detection_types: ClassVar[tuple[str, ...]] = ("server_vad", "semantic_vad", "none")
+    transcription_models: ClassVar[tuple[str, ...]] = (
+        "gpt-4o-mini-transcribe",
+        "gpt-4o-transcribe",
+        "whisper-1",
+    )
+    noise_reductions: ClassVar[tuple[str, ...]] = ("near_field", "far_field")
+    option_names: ClassVar[tuple[str, ...]] = ("noise_reduction",)
+    max_output_tokens: ClassVar[int] = 4096
     # What user audio may wait upstream; the history replayed on resume must leave room for it.
     context_tokens: ClassVar[int] = 32_768
 

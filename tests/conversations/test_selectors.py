@@ -127,3 +127,27 @@ def test_history_for_resume_keeps_the_most_recent_turns_within_the_budget(alice:
 
     # Each 40-character turn is estimated at 10 + 4 tokens: three fit in 50.
     assert [text[:2] for _, text in history] == ["07", "08", "09"]
+
+
+def test_usage_by_day_sums_tokens_and_cost_per_day_for_one_owner_or_everyone(alice: Any, bob: Any) -> None:
+    from decimal import Decimal
+
+    from conversations.models import Usage
+    from tests.factories import GPT_REALTIME_USAGE, add_usage, make_conversation
+
+    mine = make_conversation(alice, usage=[GPT_REALTIME_USAGE, GPT_REALTIME_USAGE])
+    unpriced = make_conversation(alice, model="my-deployment", usage=[GPT_REALTIME_USAGE])
+    add_usage(make_conversation(bob), GPT_REALTIME_USAGE)
+    yesterday = timezone.now() - dt.timedelta(days=1)
+    Usage.objects.filter(conversation=unpriced).update(created_at=yesterday)
+
+    rows = selectors.usage_by_day(owner=alice)
+
+    assert [row["day"] for row in rows] == [yesterday.date(), timezone.now().date()]
+    assert (rows[0]["total_tokens"], rows[0]["cost"], rows[0]["unpriced"]) == (253, Decimal("0"), 1)
+    assert (rows[1]["total_tokens"], rows[1]["cost"], rows[1]["reports"]) == (506, Decimal("0.0139312"), 2)
+    assert rows[1]["output_audio_tokens"] == 182
+    assert sum(row["reports"] for row in selectors.usage_by_day(owner=None)) == 4
+    assert selectors.usage_by_day(owner=alice, date_from=timezone.now().date())[0]["reports"] == 2
+    assert selectors.usage_by_day(owner=alice, date_to=yesterday.date())[0]["reports"] == 1
+    assert mine.cost == Decimal("0.0139312")
