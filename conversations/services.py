@@ -100,6 +100,11 @@ def conversation_rename(*, conversation: Conversation, title: str) -> Conversati
     return conversation
 
 
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation with its turns and usage (the owner's choice; admins may too)."""
+    conversation.delete()
+
+
 def conversation_finish(
     *, conversation_id: ConversationId, end_reason: str, status: str | None = None
 ) -> bool:

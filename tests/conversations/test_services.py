@@ -253,3 +253,12 @@ def test_a_resumed_conversation_is_active_again(conversation: Conversation) -> N
     conversation.refresh_from_db()
 
     assert (conversation.status, conversation.end_reason, conversation.ended_at) == ("active", "", None)
+
+
+def test_deleting_a_conversation_removes_its_turns_and_usage(conversation: Conversation) -> None:
+    services.message_add(conversation_id=conversation.pk, item_id="i", role="user", kind="text", text="x")
+    services.usage_record(conversation_id=conversation.pk, upstream_id="r", kind="response", usage=WORKED_EXAMPLE)
+
+    services.conversation_delete(conversation=conversation)
+
+    assert (Conversation.objects.count(), Message.objects.count(), Usage.objects.count()) == (0, 0, 0)
