@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -12,11 +14,13 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from realtime import errors
+from realtime import errors, registry
 from realtime.errors import EndReason
+from realtime.limits import LimitReached, budget_exhausted
+from realtime.models import session_group
 from realtime.providers import Provider, get_provider
-from realtime.relay import RelayOptions, RelaySession
-from realtime.sessions import ConversationForbidden, parse_conversation_id, plan_session
+from realtime.relay import LimitStop, RelayOptions, RelaySession
+from realtime.sessions import ConversationForbidden, SessionPlan, parse_conversation_id, plan_session
 from realtime.upstream import Connector, connect_upstream
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,8 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     connector: Connector = staticmethod(connect_upstream)
 
     relay: RelaySession | None = None
+    plan: SessionPlan | None = None
+    _heartbeat: asyncio.Task[None] | None = None
 
     def __init__(
         self,
@@ -64,6 +70,14 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         except ConversationForbidden:
             await self.close(code=errors.CLOSE_FORBIDDEN)
             return
+        except LimitReached as limit:
+            await self.send_json(errors.error_event(limit.code, limit.message))
+            await self.close(code=limit.close_code)
+            return
+        self.plan = plan
+        # "End session" from admin or the API reaches this consumer on whichever worker it runs.
+        await self.channel_layer.group_add(session_group(plan.session_id), self.channel_name)
+        self._heartbeat = asyncio.create_task(self._beat(plan.session_id), name="live-heartbeat")
         self.relay = RelaySession(
             browser=self,
             provider=provider,
@@ -74,10 +88,33 @@ class VoiceConsumer(AsyncWebsocketConsumer):
                 connect_timeout_s=settings.REALTIME_CONNECT_TIMEOUT_S,
                 idle_timeout_s=settings.REALTIME_IDLE_TIMEOUT_S,
                 greeting=settings.REALTIME_GREETING,
+                max_session_s=plan.limits.max_session_minutes * 60,
+                budget_check=self._budget_check,
+                on_end=partial(registry.unregister, session_id=plan.session_id),
             ),
             connector=self.connector,
         )
         self.relay.start()
+
+    async def _beat(self, session_id: str) -> None:
+        """Keep this session's registry row fresh, so other workers count it as live."""
+        while True:
+            await asyncio.sleep(registry.HEARTBEAT_S)
+            await database_sync_to_async(registry.heartbeat)(session_id=session_id)
+
+    async def _budget_check(self) -> LimitStop | None:
+        if self.plan is None:
+            return None
+        limit = await database_sync_to_async(budget_exhausted)(self.scope["user"], self.plan.limits)
+        return None if limit is None else LimitStop(limit.code, limit.message, limit.close_code)
+
+    async def voice_end(self, event: dict[str, Any]) -> None:
+        """Called through the channel layer: an administrator (or shutdown) ends this session."""
+        if self.relay is None:
+            return
+        reason = event.get("reason", EndReason.ENDED_BY_ADMIN)
+        notice = "server_restart" if reason == EndReason.SERVER_SHUTDOWN else "ended_by_admin"
+        await self.relay.end(reason, error=notice)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called for every browser frame."""
@@ -90,8 +127,12 @@ class VoiceConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         """Called when the browser goes: end the session and write everything queued."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
         if self.relay is not None:
             await self.relay.end(EndReason.CLIENT_DISCONNECTED)
+        if self.plan is not None:
+            await self.channel_layer.group_discard(session_group(self.plan.session_id), self.channel_name)
 
     async def send_json(self, message: dict[str, Any]) -> None:
         """The relay's way to talk to the browser."""

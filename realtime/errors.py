@@ -17,7 +17,12 @@ CLOSE_BAD_REQUEST = 4400
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_IDLE = 4408
+CLOSE_TOO_MANY = 4409
+CLOSE_SESSION_TOO_LONG = 4410
+CLOSE_BUDGET = 4429
+CLOSE_ENDED_BY_ADMIN = 4498
 CLOSE_UPSTREAM_FAILED = 4502
+CLOSE_SERVER_RESTART = 1012  # the standard "service restart": the browser may reconnect
 
 # Errors that are expected outcomes of races the relay cannot avoid (section 4 of the reference).
 HARMLESS_CODES = frozenset({"response_cancel_not_active"})
@@ -52,6 +57,9 @@ MESSAGES: dict[str, str] = {
     "upstream_closed": "The voice service ended the connection. What was said so far is saved.",
     "upstream_rejected_session": "The voice service refused the session settings. Ask an administrator.",
     "idle_timeout": "The session ended after a long silence.",
+    "session_too_long": "The session reached its maximum length. Start a new one to go on.",
+    "ended_by_admin": "An administrator ended this session.",
+    "server_restart": "The server is restarting. Reconnect in a moment to go on.",
     "internal_error": "Something went wrong on the server; the session ended. What was said is saved.",
     "transcription_failed": "Your words could not be transcribed.",
     "unknown_item": "There is no assistant audio with that item id.",

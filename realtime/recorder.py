@@ -62,6 +62,9 @@ class Recorder:
                 self._queue.task_done()
 
     async def _apply(self, write: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+        name = getattr(write, "__name__", None) or getattr(
+            getattr(write, "func", None), "__name__", repr(write)
+        )
         for attempt, delay in enumerate((*self._retry_delays, None)):
             try:
                 await database_sync_to_async(write)(**kwargs)
@@ -69,12 +72,12 @@ class Recorder:
             except (OperationalError, InterfaceError) as exc:
                 if delay is None:
                     self.failed_writes += 1
-                    log.error("Gave up writing %s after %d attempts: %s", write.__name__, attempt + 1, exc)
+                    log.error("Gave up writing %s after %d attempts: %s", name, attempt + 1, exc)
                     return
-                log.warning("Database unavailable for %s, retrying in %.1f s", write.__name__, delay)
+                log.warning("Database unavailable for %s, retrying in %.1f s", name, delay)
                 await asyncio.sleep(delay)
             except Exception:
                 # A bug in one write must not stop the writes behind it.
                 self.failed_writes += 1
-                log.exception("Writing %s failed", write.__name__)
+                log.exception("Writing %s failed", name)
                 return

@@ -14,6 +14,7 @@ import logging
 import secrets
 from base64 import b64decode, b64encode
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,10 +53,24 @@ class HistoryTurn:
 
 
 @dataclass
+class LimitStop:
+    """A limit that ends a running session: what to tell the browser and how to close."""
+
+    code: str
+    message: str
+    close_code: int
+
+
+@dataclass
 class RelayOptions:
     connect_timeout_s: float = 15.0
     idle_timeout_s: float = 300.0
     greeting: str = ""
+    max_session_s: float | None = None
+    # Called (off the audio path) after each response; a LimitStop ends the session.
+    budget_check: Callable[[], Awaitable[LimitStop | None]] | None = None
+    # A database write queued after the conversation's end (e.g. leaving the live registry).
+    on_end: Callable[[], None] | None = None
 
 
 class RelaySession:
@@ -86,6 +101,7 @@ class RelaySession:
         self._ws: Any = None
         self._reader: asyncio.Task[None] | None = None
         self._watchdog: asyncio.Task[None] | None = None
+        self._timers: set[asyncio.Task[None]] = set()
         self._ready = False
         self._ended = False
         self._end_written = asyncio.Event()
@@ -111,7 +127,33 @@ class RelaySession:
         self.recorder.start()
         self._reader = asyncio.create_task(self._run(), name="relay-upstream")
         self._watchdog = asyncio.create_task(self._watch_idle(), name="relay-idle")
+        if self.options.max_session_s is not None:
+            self._spawn(self._limit_length(self.options.max_session_s))
         return self._reader
+
+    def _spawn(self, coroutine: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._timers.add(task)
+        task.add_done_callback(self._timers.discard)
+
+    async def _limit_length(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self.end(
+            EndReason.LIMIT_REACHED, error="session_too_long", close_code=errors.CLOSE_SESSION_TOO_LONG
+        )
+
+    async def _check_budget(self) -> None:
+        if self.options.budget_check is None:
+            return
+        await self.recorder.drain()  # the usage just reported must be counted
+        stop = await self.options.budget_check()
+        if stop is not None:
+            await self.end(
+                EndReason.LIMIT_REACHED,
+                error=stop.code,
+                error_message=stop.message,
+                close_code=stop.close_code,
+            )
 
     async def _run(self) -> None:
         """Connect upstream, configure the session and relay until either side ends."""
@@ -150,7 +192,14 @@ class RelaySession:
         except ConnectionClosed:
             pass
 
-    async def end(self, reason: str, *, error: str | None = None, error_message: str | None = None) -> None:
+    async def end(
+        self,
+        reason: str,
+        *,
+        error: str | None = None,
+        error_message: str | None = None,
+        close_code: int | None = None,
+    ) -> None:
         """Finish the session once: tell the browser why, close upstream, store the end.
 
         Every caller returns only when the end is fully written, whoever started it.
@@ -162,7 +211,7 @@ class RelaySession:
         if error is not None:
             await self._to_browser(errors.error_event(error, error_message))
         current = asyncio.current_task()
-        for task in (self._watchdog, self._reader):
+        for task in (self._watchdog, self._reader, *self._timers):
             if task is not None and task is not current:
                 task.cancel()
         if self._ws is not None:
@@ -171,10 +220,12 @@ class RelaySession:
         self.recorder.put(
             services.conversation_finish, conversation_id=self.conversation_id, end_reason=reason
         )
+        if self.options.on_end is not None:
+            self.recorder.put(self.options.on_end)
         await self.recorder.close()
         self._end_written.set()
         log.info("Conversation %s ended: %s", self.conversation_id, reason)
-        code = _CLOSE_CODES.get(reason)
+        code = close_code if close_code is not None else _CLOSE_CODES.get(reason)
         if code is not None:
             try:
                 await self.browser.close(code)
@@ -432,6 +483,8 @@ class RelaySession:
                 "usage": e.usage or {},
             }
         )
+        if self.options.budget_check is not None and e.usage:
+            self._spawn(self._check_budget())
         if self._response_wanted:
             await self._create_response()
         else:
@@ -521,6 +574,8 @@ _CLOSE_CODES: dict[str, int] = {
     EndReason.UPSTREAM_ERROR: errors.CLOSE_UPSTREAM_FAILED,
     EndReason.UPSTREAM_CLOSED: errors.CLOSE_UPSTREAM_FAILED,
     EndReason.SESSION_EXPIRED: errors.CLOSE_UPSTREAM_FAILED,
+    EndReason.ENDED_BY_ADMIN: errors.CLOSE_ENDED_BY_ADMIN,
+    EndReason.SERVER_SHUTDOWN: errors.CLOSE_SERVER_RESTART,
 }
 
 _HANDLERS: dict[type, Any] = {

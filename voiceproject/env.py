@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -69,3 +70,17 @@ def env_endpoint(name: str, default: str = "") -> str:
     if parts.scheme not in schemes or not parts.netloc:
         raise ImproperlyConfigured(f"{name} must be an https://, http://, wss:// or ws:// URL with a host.")
     return parts._replace(scheme=schemes[parts.scheme]).geturl().rstrip("/")
+
+
+def env_decimal(name: str) -> Decimal | None:
+    """A non-negative decimal amount, or None when unset or empty."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal amount such as 2.50; got {raw!r}.") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a non-negative amount; got {raw!r}.")
+    return value

@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
-from voiceproject.env import env_bool, env_choice, env_endpoint, env_int, env_list, env_str
+from voiceproject.env import env_bool, env_choice, env_decimal, env_endpoint, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(os.environ.get("ENV_FILE") or BASE_DIR / ".env", override=False)
@@ -266,3 +266,15 @@ REALTIME_IDLE_TIMEOUT_S = env_int("REALTIME_IDLE_TIMEOUT_S", 300, minimum=10, ma
 REALTIME_CONNECT_TIMEOUT_S = env_int("REALTIME_CONNECT_TIMEOUT_S", 15, minimum=1, maximum=120)
 # How much of a resumed conversation is replayed upstream, in estimated tokens.
 REALTIME_HISTORY_TOKENS = env_int("REALTIME_HISTORY_TOKENS", 8_000, minimum=0, maximum=100_000)
+
+# --- Limits, enforced across workers (per-user overrides in admin under "User limits") ------------
+
+REALTIME_MAX_SESSIONS_PER_USER = env_int("REALTIME_MAX_SESSIONS_PER_USER", 2, minimum=0, maximum=1000)
+# 0 / empty: no daily budget.
+REALTIME_DAILY_TOKEN_BUDGET = env_int("REALTIME_DAILY_TOKEN_BUDGET", 0, minimum=0, maximum=10**12)
+REALTIME_DAILY_COST_BUDGET = env_decimal("REALTIME_DAILY_COST_BUDGET")
+REALTIME_MAX_SESSION_MINUTES = env_int("REALTIME_MAX_SESSION_MINUTES", 120, minimum=1, maximum=24 * 60)
+# A new upstream session is opened before the provider's cap (60 minutes for OpenAI).
+REALTIME_UPSTREAM_RECYCLE_MINUTES = env_int(
+    "REALTIME_UPSTREAM_RECYCLE_MINUTES", 55, minimum=1, maximum=24 * 60
+)

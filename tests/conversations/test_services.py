@@ -257,7 +257,9 @@ def test_a_resumed_conversation_is_active_again(conversation: Conversation) -> N
 
 def test_deleting_a_conversation_removes_its_turns_and_usage(conversation: Conversation) -> None:
     services.message_add(conversation_id=conversation.pk, item_id="i", role="user", kind="text", text="x")
-    services.usage_record(conversation_id=conversation.pk, upstream_id="r", kind="response", usage=WORKED_EXAMPLE)
+    services.usage_record(
+        conversation_id=conversation.pk, upstream_id="r", kind="response", usage=WORKED_EXAMPLE
+    )
 
     services.conversation_delete(conversation=conversation)
 

@@ -11,7 +11,7 @@ from asgiref.sync import sync_to_async
 from conversations import services
 from conversations.models import Conversation
 from realtime.providers.simulator import SimulatorProvider
-from realtime.relay import RelaySession
+from realtime.relay import RelayOptions, RelaySession
 from realtime.session_config import SessionConfig
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,3 +80,27 @@ async def test_audio_waiting_for_the_upstream_is_bounded_and_the_excess_refused(
 
     assert [m["code"] for m in relay.browser.sent] == ["audio_buffer_full"]  # type: ignore[attr-defined]
     await relay.end("user_stopped")
+
+
+async def _never_answers(target: Any, *, open_timeout: float) -> Any:
+    await asyncio.sleep(3600)
+
+
+async def test_a_session_past_its_maximum_length_is_ended_with_4410(user: Any) -> None:
+    conversation = await sync_to_async(services.conversation_start)(owner=user, provider="simulator")
+    browser = SilentBrowser()
+    session = RelaySession(
+        browser=browser,
+        provider=SimulatorProvider(url="ws://127.0.0.1:9"),
+        conversation_id=str(conversation.pk),
+        config=SessionConfig(instructions="x", voice="marin", turn_detection=None, transcription_model="m"),
+        options=RelayOptions(max_session_s=0.05),
+        connector=_never_answers,
+    )
+    session.start()
+    await asyncio.wait_for(session._end_written.wait(), 5)
+
+    assert browser.closed_with == 4410
+    assert any(m.get("code") == "session_too_long" for m in browser.sent if isinstance(m, dict))
+    await sync_to_async(conversation.refresh_from_db)()
+    assert (conversation.status, conversation.end_reason) == ("completed", "limit_reached")
