@@ -91,6 +91,8 @@ class VoiceConsumer(AsyncWebsocketConsumer):
                 max_session_s=plan.limits.max_session_minutes * 60,
                 budget_check=self._budget_check,
                 on_end=partial(registry.unregister, session_id=plan.session_id),
+                recycle_after_s=settings.REALTIME_UPSTREAM_RECYCLE_MINUTES * 60,
+                history_tokens=settings.REALTIME_HISTORY_TOKENS,
             ),
             connector=self.connector,
         )

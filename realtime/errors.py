@@ -29,11 +29,6 @@ HARMLESS_CODES = frozenset({"response_cancel_not_active"})
 
 # Upstream errors after which the session cannot go on.
 FATAL_CODES: dict[str, tuple[str, str, str]] = {
-    "session_expired": (
-        "session_expired",
-        "The voice session reached its time limit.",
-        EndReason.SESSION_EXPIRED,
-    ),
     "invalid_api_key": (
         "upstream_auth_failed",
         "The voice service refused the server's credentials. Ask an administrator to check the API key.",

@@ -18,9 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from channels.db import database_sync_to_async
 from websockets.exceptions import ConnectionClosed
 
-from conversations import services
+from conversations import selectors, services
 from conversations.models import Message
 from realtime import errors
 from realtime import events as ev
@@ -71,6 +72,12 @@ class RelayOptions:
     budget_check: Callable[[], Awaitable[LimitStop | None]] | None = None
     # A database write queued after the conversation's end (e.g. leaving the live registry).
     on_end: Callable[[], None] | None = None
+    # A fresh upstream session is opened after this long, before the provider's own cap.
+    recycle_after_s: float | None = None
+    # Waits before each attempt to reconnect after the upstream failed; then the session ends.
+    reconnect_delays_s: tuple[float, ...] = (0.5, 2.0, 5.0)
+    # How much of the conversation is replayed to a new upstream session (estimated tokens).
+    history_tokens: int = 8_000
 
 
 class RelaySession:
@@ -118,6 +125,8 @@ class RelaySession:
         self._interrupted: set[str] = set()
         self._event_serial = 0
         self._last_browser_activity = 0.0
+        self._greeted = False
+        self._recycle_requested = False
 
     # --- Lifecycle ---------------------------------------------------------------------------------
 
@@ -156,34 +165,65 @@ class RelaySession:
             )
 
     async def _run(self) -> None:
-        """Connect upstream, configure the session and relay until either side ends."""
-        try:
-            await self._connect_and_relay()
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("Relay failed in conversation %s", self.conversation_id)
-            await self.end(EndReason.UPSTREAM_ERROR, error="internal_error")
-            return
-        if not self._ended:
-            await self.end(EndReason.UPSTREAM_CLOSED, error="upstream_closed")
+        """Keep an upstream session for the conversation until it ends.
 
-    async def _connect_and_relay(self) -> None:
+        A transient failure (the upstream closed, could not be reached again, or expired) and the
+        planned recycle before the provider's cap both lead to a new upstream session that gets
+        the conversation replayed; the browser only sees a short notice. A failed first
+        connection and fatal errors end the session at once.
+        """
+        failures = 0
+        connected_once = False
+        while True:
+            try:
+                outcome = await self._connect_and_relay()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("Relay failed in conversation %s", self.conversation_id)
+                await self.end(EndReason.UPSTREAM_ERROR, error="internal_error")
+                return
+            if self._ended:
+                return
+            if outcome == "unavailable" and not connected_once:
+                await self.end(EndReason.UPSTREAM_ERROR, error="upstream_unavailable")
+                return
+            connected_once = connected_once or outcome != "unavailable"
+            planned = outcome == "recycle"
+            if planned:
+                failures = 0
+            elif self._ready:
+                failures = 1  # a working session died: the first of a new series of attempts
+            else:
+                failures += 1  # an attempt failed before the new session was ready
+            if failures > len(self.options.reconnect_delays_s):
+                await self.end(EndReason.UPSTREAM_CLOSED, error="upstream_closed")
+                return
+            log.info("Conversation %s reconnecting upstream (%s)", self.conversation_id, outcome)
+            await self._to_browser({"type": "session.reconnecting", "planned": planned})
+            await self._prepare_reconnect()
+            if failures:
+                await asyncio.sleep(self.options.reconnect_delays_s[failures - 1])
+
+    async def _connect_and_relay(self) -> str:
+        """One upstream session; returns why it stopped: "unavailable", "closed" or "recycle"."""
         try:
             target = await self.provider.target()
             self._ws = await self.connector(target, open_timeout=self.options.connect_timeout_s)
         except UpstreamRefused as exc:
             log.warning("Upstream refused conversation %s: %s", self.conversation_id, exc)
             await self.end(EndReason.AUTHENTICATION_FAILED, error="upstream_auth_failed")
-            return
+            return "closed"
         except UpstreamUnavailable as exc:
             log.warning("Upstream unavailable for conversation %s: %s", self.conversation_id, exc)
-            await self.end(EndReason.UPSTREAM_ERROR, error="upstream_unavailable")
-            return
+            return "unavailable"
         if self._ended:  # the browser left while we were connecting
             await self._ws.close()
-            return
+            return "closed"
         log.info("Conversation %s connected to %s", self.conversation_id, self.provider.name)
+        recycle = None
+        if self.options.recycle_after_s is not None:
+            recycle = asyncio.create_task(self._recycle_later(self._ws, self.options.recycle_after_s))
         await self._send({**self.dialect.session_update(self.config), "event_id": SESSION_UPDATE_ID})
         try:
             async for raw in self._ws:
@@ -191,6 +231,38 @@ class RelaySession:
                     await self._on_upstream(raw)
         except ConnectionClosed:
             pass
+        finally:
+            if recycle is not None:
+                recycle.cancel()
+        return "recycle" if self._recycle_requested else "closed"
+
+    async def _recycle_later(self, ws: Any, seconds: float) -> None:
+        """Close this upstream session after `seconds`, between answers, so a fresh one takes over."""
+        await asyncio.sleep(seconds)
+        await self._recycle(ws)
+
+    async def _recycle(self, ws: Any) -> None:
+        for _ in range(300):  # wait up to 30 s for the current answer to finish
+            if self._active_response is None and not self._awaiting_response:
+                break
+            await asyncio.sleep(0.1)
+        self._recycle_requested = True
+        await ws.close()
+
+    async def _prepare_reconnect(self) -> None:
+        """Reset what belonged to the old upstream session and reload the conversation to replay."""
+        self._keep_partial_turns()
+        self._ready = False
+        self._active_response = None
+        self._awaiting_response = False
+        self._response_wanted = False
+        self._recycle_requested = False
+        self._ws = None
+        await self.recorder.drain()
+        turns = await database_sync_to_async(selectors.conversation_history)(
+            conversation_id=self.conversation_id, token_budget=self.options.history_tokens
+        )
+        self.history = [HistoryTurn(role, text) for role, text in turns]
 
     async def end(
         self,
@@ -377,7 +449,8 @@ class RelaySession:
                 **self.provider.describe(),
             }
         )
-        if self.options.greeting and not self.history:
+        if self.options.greeting and not self.history and not self._greeted:
+            self._greeted = True
             await self._create_response(
                 {"instructions": f"{self.config.instructions}\n\n{self.options.greeting}"}
             )
@@ -500,6 +573,12 @@ class RelaySession:
         if e.code == "conversation_already_has_active_response" and (e.event_id or "").startswith("relay_"):
             self._awaiting_response = False
             self._response_wanted = True  # asked again when the active response is done
+            return
+        if e.code == "session_expired":
+            # The provider's session cap, reached despite recycling: go on in a fresh session.
+            self._recycle_requested = True
+            if self._ws is not None:
+                await self._ws.close()
             return
         if e.code in errors.FATAL_CODES:
             code, message, reason = errors.FATAL_CODES[e.code]

@@ -67,28 +67,40 @@ async def test_an_unreachable_upstream_is_reported_and_recorded(connect: Any, se
     assert (conversation.status, conversation.end_reason) == ("failed", "upstream_error")
 
 
-async def test_an_upstream_closing_mid_response_keeps_the_partial_answer_and_tells_the_browser(
-    connect: Any, sim_config: Any
+async def test_an_upstream_dropping_mid_answer_is_replaced_and_the_conversation_goes_on(
+    connect: Any, sim_config: Any, simulator: Any
 ) -> None:
-    sim_config.close_mid_response = True
+    sim_config.close_mid_response = True  # the first upstream session drops during its first answer
     sim_config.realtime_factor = 4.0
     browser = await connect()
     ready = await browser.until_type("session.ready")
 
     await browser.send({"type": "text", "text": "Describe the ocean in detail please"})
-    error = await browser.until_type("error")
-    code = await browser.until_closed()
+    notice = await browser.until_type("session.reconnecting")
+    sim_config.close_mid_response = False
+    again = await browser.until_type("session.ready")
+    await browser.send({"type": "text", "text": "Are you back?"})
+    await browser.until(lambda e: e["type"] == "response.done")
+    await browser.send({"type": "stop"})
+    assert await browser.until_closed() == 1000
 
-    assert error["code"] == "upstream_closed"
-    assert code == 4502
+    assert notice["planned"] is False
+    assert (again["conversation_id"], again["resumed"]) == (ready["conversation_id"], True)
+    assert simulator.connections == 2
     conversation, messages, _ = await _stored(ready["conversation_id"])
-    assert (conversation.status, conversation.end_reason) == ("interrupted", "upstream_closed")
-    assert [m.role for m in messages] == ["user", "assistant"]
+    assert (conversation.status, conversation.end_reason) == ("completed", "user_stopped")
+    assert [(m.role, m.position) for m in messages] == [
+        ("user", 1),
+        ("assistant", 2),
+        ("user", 3),
+        ("assistant", 4),
+    ]
     partial = messages[1]
     assert partial.status == "interrupted"
-    streamed = "".join(e["delta"] for e in browser.events if e["type"] == "transcript.assistant.delta")
-    assert partial.text == streamed
-    assert partial.audio_duration_ms == len(browser.audio) // 48
+    first_answer = [e for e in browser.events if e["type"] == "transcript.assistant.delta"]
+    assert partial.text.startswith(first_answer[0]["delta"])
+    assert messages[3].status == "completed"
+    assert conversation.upstream_session_id  # the second upstream session's id
 
 
 async def test_an_upstream_error_event_is_shown_safely_and_the_session_goes_on(
@@ -113,19 +125,26 @@ async def test_an_upstream_error_event_is_shown_safely_and_the_session_goes_on(
     assert "sk-leaky" not in str(browser.events)
 
 
-async def test_a_session_reaching_the_upstream_time_limit_ends_as_expired(
-    connect: Any, sim_config: Any
+async def test_an_expired_upstream_session_is_replaced_without_ending_the_conversation(
+    connect: Any, sim_config: Any, simulator: Any
 ) -> None:
     sim_config.session_max_s = 0.3
     browser = await connect()
-    await browser.until_type("session.ready")
+    ready = await browser.until_type("session.ready")
 
-    error = await browser.until_type("error")
+    notice = await browser.until_type("session.reconnecting")
+    sim_config.session_max_s = None
+    await browser.until_type("session.ready")
+    await browser.send({"type": "text", "text": "Still here?"})
+    await browser.until_type("response.done")
+    await browser.send({"type": "stop"})
     await browser.until_closed()
 
-    assert error["code"] == "session_expired"
-    conversation = await _latest_conversation()
-    assert (conversation.status, conversation.end_reason) == ("completed", "session_expired")
+    assert notice["planned"] is True
+    assert "error" not in browser.types()
+    conversation, messages, _ = await _stored(ready["conversation_id"])
+    assert (conversation.status, conversation.end_reason) == ("completed", "user_stopped")
+    assert [m.role for m in messages] == ["user", "assistant"]
 
 
 async def test_a_failed_transcription_is_stored_as_such_and_the_browser_told(

@@ -104,3 +104,117 @@ async def test_a_session_past_its_maximum_length_is_ended_with_4410(user: Any) -
     assert any(m.get("code") == "session_too_long" for m in browser.sent if isinstance(m, dict))
     await sync_to_async(conversation.refresh_from_db)()
     assert (conversation.status, conversation.end_reason) == ("completed", "limit_reached")
+
+
+async def _simulator_then(sim_url: str, failure: Exception) -> Any:
+    """A connector whose first connection works and whose later ones fail with `failure`."""
+    from realtime.upstream import connect_upstream
+
+    calls = 0
+
+    async def connector(target: Any, *, open_timeout: float) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            raise failure
+        return await connect_upstream(target, open_timeout=open_timeout)
+
+    return connector
+
+
+async def _relay_with(user: Any, sim_url: str, connector: Any) -> tuple[RelaySession, SilentBrowser]:
+    conversation = await sync_to_async(services.conversation_start)(owner=user, provider="simulator")
+    browser = SilentBrowser()
+    session = RelaySession(
+        browser=browser,
+        provider=SimulatorProvider(url=sim_url),
+        conversation_id=str(conversation.pk),
+        config=SessionConfig(instructions="x", voice="marin", turn_detection=None, transcription_model="m"),
+        options=RelayOptions(reconnect_delays_s=(0.01, 0.01)),
+        connector=connector,
+    )
+    return session, browser
+
+
+async def test_an_upstream_that_stays_away_ends_the_session_after_the_reconnect_attempts(
+    user: Any, simulator: Any, sim_config: Any
+) -> None:
+    from realtime.upstream import UpstreamUnavailable
+
+    sim_config.close_mid_response = True
+    connector = await _simulator_then(simulator.url, UpstreamUnavailable("gone"))
+    session, browser = await _relay_with(user, simulator.url, connector)
+    session.start()
+    while not any(isinstance(m, dict) and m.get("type") == "session.ready" for m in browser.sent):
+        await asyncio.sleep(0.01)
+
+    await session.on_browser_text('{"type": "text", "text": "Talk please"}')
+    await asyncio.wait_for(session._end_written.wait(), 10)
+
+    kinds = [
+        m.get("type") if m.get("type") != "error" else m["code"] for m in browser.sent if isinstance(m, dict)
+    ]
+    assert kinds.count("session.reconnecting") == 2  # one notice per attempt, two attempts allowed
+    assert kinds[-1] == "upstream_closed"
+    assert browser.closed_with == 4502
+    conversation = await Conversation.objects.aget(pk=session.conversation_id)
+    assert (conversation.status, conversation.end_reason) == ("interrupted", "upstream_closed")
+
+
+async def test_refused_credentials_on_reconnect_are_not_retried(
+    user: Any, simulator: Any, sim_config: Any
+) -> None:
+    from realtime.upstream import UpstreamRefused
+
+    sim_config.close_mid_response = True
+    connector = await _simulator_then(simulator.url, UpstreamRefused("HTTP 401"))
+    session, browser = await _relay_with(user, simulator.url, connector)
+    session.start()
+    while not any(isinstance(m, dict) and m.get("type") == "session.ready" for m in browser.sent):
+        await asyncio.sleep(0.01)
+
+    await session.on_browser_text('{"type": "text", "text": "Talk please"}')
+    await asyncio.wait_for(session._end_written.wait(), 10)
+
+    kinds = [
+        m.get("type") if m.get("type") != "error" else m["code"] for m in browser.sent if isinstance(m, dict)
+    ]
+    assert kinds.count("session.reconnecting") == 1
+    assert kinds[-1] == "upstream_auth_failed"
+    conversation = await Conversation.objects.aget(pk=session.conversation_id)
+    assert conversation.end_reason == "authentication_failed"
+
+
+async def test_the_upstream_session_is_recycled_between_answers(user: Any, simulator: Any) -> None:
+    from realtime.upstream import connect_upstream
+
+    conversation = await sync_to_async(services.conversation_start)(owner=user, provider="simulator")
+    browser = SilentBrowser()
+    session = RelaySession(
+        browser=browser,
+        provider=SimulatorProvider(url=simulator.url),
+        conversation_id=str(conversation.pk),
+        config=SessionConfig(instructions="x", voice="marin", turn_detection=None, transcription_model="m"),
+        options=RelayOptions(recycle_after_s=0.2),
+        connector=connect_upstream,
+    )
+    session.start()
+    await session.on_browser_text('{"type": "text", "text": "Hello"}')
+    while sum(1 for m in browser.sent if isinstance(m, dict) and m.get("type") == "session.ready") < 2:
+        await asyncio.sleep(0.02)
+    await session.on_browser_text('{"type": "text", "text": "Again"}')
+    while sum(1 for m in browser.sent if isinstance(m, dict) and m.get("type") == "response.done") < 2:
+        await asyncio.sleep(0.02)
+    await session.end("user_stopped")
+
+    notices = [m for m in browser.sent if isinstance(m, dict) and m.get("type") == "session.reconnecting"]
+    assert notices
+    assert all(n["planned"] for n in notices)
+    assert simulator.connections >= 2
+    messages = [m async for m in conversation.messages.order_by("position")]
+    assert [(m.role, m.status) for m in messages] == [
+        ("user", "completed"),
+        ("assistant", "completed"),
+        ("user", "completed"),
+        ("assistant", "completed"),
+    ]

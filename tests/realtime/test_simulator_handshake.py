@@ -171,7 +171,7 @@ async def test_it_counts_open_connections(sim: RunningSimulator) -> None:
 
 async def sim_idle(sim: RunningSimulator) -> None:
     """Let the server finish the closing handshake it is already running."""
-    while sim.open_connections:  # noqa: ASYNC110 (a plain counter: there is no event to wait on)
+    while sim.open_connections:
         await asyncio.sleep(0)
 
 
