@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from realtime import errors, registry
+from realtime import errors, registry, shutdown
 from realtime.errors import EndReason
 from realtime.limits import LimitReached, budget_exhausted
 from realtime.models import session_group
@@ -58,6 +58,11 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         if not user.is_authenticated:
             await self.close(code=errors.CLOSE_UNAUTHENTICATED)
             return
+        shutdown.install()
+        if shutdown.stopping():
+            await self.send_json(errors.error_event("server_restart"))
+            await self.close(code=errors.CLOSE_SERVER_RESTART)
+            return
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         try:
             resume = parse_conversation_id(query.get("conversation", [None])[0])
@@ -99,10 +104,19 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         self.relay.start()
 
     async def _beat(self, session_id: str) -> None:
-        """Keep this session's registry row fresh, so other workers count it as live."""
+        """Keep this session's registry row and group membership fresh.
+
+        The row tells other workers the session is alive; re-joining the group restores it after
+        a Redis restart lost it. Failures are logged and retried on the next beat: the voice
+        itself never depends on either.
+        """
         while True:
-            await asyncio.sleep(registry.HEARTBEAT_S)
-            await database_sync_to_async(registry.heartbeat)(session_id=session_id)
+            await asyncio.sleep(settings.REALTIME_HEARTBEAT_S)
+            try:
+                await database_sync_to_async(registry.heartbeat)(session_id=session_id)
+                await self.channel_layer.group_add(session_group(session_id), self.channel_name)
+            except Exception as exc:  # the database or the channel layer is briefly away
+                log.warning("Heartbeat of session %s failed: %s", session_id, type(exc).__name__)
 
     async def _budget_check(self) -> LimitStop | None:
         if self.plan is None:

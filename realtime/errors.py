@@ -22,7 +22,9 @@ CLOSE_SESSION_TOO_LONG = 4410
 CLOSE_BUDGET = 4429
 CLOSE_ENDED_BY_ADMIN = 4498
 CLOSE_UPSTREAM_FAILED = 4502
-CLOSE_SERVER_RESTART = 1012  # the standard "service restart": the browser may reconnect
+# "Service restart" (1012) would be the standard code, but daphne only lets applications send 1000
+# and 3000-4999; so: the server is restarting, reconnect.
+CLOSE_SERVER_RESTART = 4503
 
 # Errors that are expected outcomes of races the relay cannot avoid (section 4 of the reference).
 HARMLESS_CODES = frozenset({"response_cancel_not_active"})

@@ -7,6 +7,7 @@ import os
 import socket
 import uuid
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -17,9 +18,10 @@ from realtime import errors
 from realtime.limits import LimitReached, Limits
 from realtime.models import LiveSession
 
-HEARTBEAT_S = 15
-# A session whose worker has not touched it for this long is taken for dead (crashed worker).
-STALE_AFTER = dt.timedelta(seconds=4 * HEARTBEAT_S)
+
+def stale_after() -> dt.timedelta:
+    """A session whose worker has not touched it for this long is taken for dead (crashed worker)."""
+    return dt.timedelta(seconds=4 * settings.REALTIME_HEARTBEAT_S)
 
 
 def worker_id() -> str:
@@ -29,7 +31,7 @@ def worker_id() -> str:
 
 def live_sessions() -> QuerySet[LiveSession]:
     """Sessions with a fresh heartbeat, newest first."""
-    return LiveSession.objects.filter(heartbeat_at__gte=timezone.now() - STALE_AFTER).select_related(
+    return LiveSession.objects.filter(heartbeat_at__gte=timezone.now() - stale_after()).select_related(
         "user", "conversation"
     )
 
@@ -69,7 +71,7 @@ def unregister(*, session_id: uuid.UUID | str) -> None:
 
 def sweep_stale() -> int:
     """Delete the sessions of workers that died; returns how many."""
-    deleted, _ = LiveSession.objects.filter(heartbeat_at__lt=timezone.now() - STALE_AFTER).delete()
+    deleted, _ = LiveSession.objects.filter(heartbeat_at__lt=timezone.now() - stale_after()).delete()
     return deleted
 
 

@@ -292,10 +292,7 @@ class RelaySession:
         self.recorder.put(
             services.conversation_finish, conversation_id=self.conversation_id, end_reason=reason
         )
-        if self.options.on_end is not None:
-            self.recorder.put(self.options.on_end)
-        await self.recorder.close()
-        self._end_written.set()
+        await self.recorder.drain()
         log.info("Conversation %s ended: %s", self.conversation_id, reason)
         code = close_code if close_code is not None else _CLOSE_CODES.get(reason)
         if code is not None:
@@ -303,6 +300,11 @@ class RelaySession:
                 await self.browser.close(code)
             except Exception:
                 log.debug("Browser already closed for %s", self.conversation_id)
+        # Last: a shutting-down worker waits for this write to know the session is fully over.
+        if self.options.on_end is not None:
+            self.recorder.put(self.options.on_end)
+        await self.recorder.close()
+        self._end_written.set()
 
     async def _watch_idle(self) -> None:
         loop = asyncio.get_running_loop()

@@ -124,3 +124,13 @@ def make_conversation(
         services.conversation_finish(conversation_id=conversation.pk, end_reason=end_reason)
     conversation.refresh_from_db()
     return conversation
+
+
+async def eventually(check: Any, timeout: float = 5.0) -> None:
+    """Wait until the async `check()` returns true; fail after `timeout` seconds."""
+    import asyncio
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.02)

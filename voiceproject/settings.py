@@ -274,6 +274,10 @@ REALTIME_MAX_SESSIONS_PER_USER = env_int("REALTIME_MAX_SESSIONS_PER_USER", 2, mi
 REALTIME_DAILY_TOKEN_BUDGET = env_int("REALTIME_DAILY_TOKEN_BUDGET", 0, minimum=0, maximum=10**12)
 REALTIME_DAILY_COST_BUDGET = env_decimal("REALTIME_DAILY_COST_BUDGET")
 REALTIME_MAX_SESSION_MINUTES = env_int("REALTIME_MAX_SESSION_MINUTES", 120, minimum=1, maximum=24 * 60)
+# On SIGTERM a worker ends its voice sessions cleanly within this many seconds, then stops.
+REALTIME_SHUTDOWN_TIMEOUT_S = env_int("REALTIME_SHUTDOWN_TIMEOUT_S", 10, minimum=1, maximum=600)
+# Live sessions refresh their registry row and channel-layer group this often.
+REALTIME_HEARTBEAT_S = env_int("REALTIME_HEARTBEAT_S", 15, minimum=1, maximum=300)
 # A new upstream session is opened before the provider's cap (60 minutes for OpenAI).
 REALTIME_UPSTREAM_RECYCLE_MINUTES = env_int(
     "REALTIME_UPSTREAM_RECYCLE_MINUTES", 55, minimum=1, maximum=24 * 60

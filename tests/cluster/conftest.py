@@ -1,0 +1,301 @@
+"""A cluster on one machine: two daphne workers sharing PostgreSQL and a Redis channel layer.
+
+The workers are real processes serving the real application; the test talks to them over loopback
+like browsers and admins would. They run against the test database pytest-django created (on the
+PostgreSQL server of DATABASE_URL) and a private Redis server the fixture starts and can restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+from websockets.asyncio.client import ClientConnection, connect
+
+from realtime.simulator import RunningSimulator, SimulatorConfig, run_simulator
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+@pytest.fixture
+def cluster_database() -> str:
+    """The test database's URL, or a skip when the suite does not run on PostgreSQL."""
+    if connection.vendor != "postgresql":
+        if os.environ.get("CI"):
+            pytest.fail("cluster tests need DATABASE_URL to be PostgreSQL in CI")
+        pytest.skip("cluster tests need DATABASE_URL pointing at PostgreSQL")
+    db = connection.settings_dict  # NAME is the test database pytest-django created
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/{db['NAME']}"
+    )
+
+
+@dataclass
+class Redis:
+    """A private Redis server the test may restart."""
+
+    port: int
+    directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            cwd=self.directory,
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[Redis]:
+    if shutil.which("redis-server") is None:
+        if os.environ.get("CI"):
+            pytest.fail("cluster tests need redis-server in CI")
+        pytest.skip("redis-server is not installed")
+    server = Redis(port=free_port(), directory=tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sim_config() -> SimulatorConfig:
+    return SimulatorConfig(realtime_factor=8.0, use_espeak=False, transcription_delay_ms=0)
+
+
+@pytest.fixture
+async def simulator(sim_config: SimulatorConfig) -> AsyncIterator[RunningSimulator]:
+    async with run_simulator(config=sim_config, host="127.0.0.1", port=0) as sim:
+        yield sim
+
+
+@dataclass
+class Worker:
+    """One daphne process serving the application."""
+
+    name: str
+    port: int
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "voiceproject.asgi:application"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port)
+
+    def terminate(self) -> int:
+        """SIGTERM, as an orchestrator stops a worker; returns the exit code."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/voice/"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@dataclass
+class Cluster:
+    workers: list[Worker]
+    redis: Redis
+    simulator: RunningSimulator
+
+
+@pytest.fixture
+def worker_env(cluster_database: str, redis_server: Redis, simulator: RunningSimulator) -> dict[str, str]:
+    """What every worker runs with; tests add to it before the cluster starts."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    return {
+        **keep,
+        "ENV_FILE": os.devnull,
+        "DEBUG": "1",
+        # The test process signs the session cookies the workers must accept.
+        "SECRET_KEY": settings.SECRET_KEY,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": cluster_database,
+        "REDIS_URL": redis_server.url,
+        "REALTIME_PROVIDER": "simulator",
+        "REALTIME_SIMULATOR_URL": simulator.url,
+        "REALTIME_HEARTBEAT_S": "1",
+        "REALTIME_SHUTDOWN_TIMEOUT_S": "10",
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture
+def cluster(
+    worker_env: dict[str, str], redis_server: Redis, simulator: RunningSimulator, tmp_path: Path
+) -> Iterator[Cluster]:
+    workers = [Worker(name, free_port(), dict(worker_env), tmp_path / f"{name}.log") for name in ("a", "b")]
+    for worker in workers:
+        worker.start()
+    yield Cluster(workers, redis_server, simulator)
+    for worker in workers:
+        worker.stop()
+
+
+@sync_to_async
+def session_cookie(user: Any) -> str:
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return f"sessionid={session.session_key}"
+
+
+@dataclass
+class VoiceClient:
+    """A browser-like client of one worker's /ws/voice/."""
+
+    ws: ClientConnection
+    events: list[dict[str, Any]] = field(default_factory=list)
+    audio_bytes: int = 0
+
+    async def next_event(self, timeout: float = 20.0) -> dict[str, Any] | None:
+        """The next JSON event; None once the socket is closed."""
+        while True:
+            try:
+                message = await asyncio.wait_for(self.ws.recv(), timeout)
+            except Exception as exc:  # ConnectionClosed
+                if type(exc).__name__.startswith("ConnectionClosed"):
+                    return None
+                raise
+            if isinstance(message, bytes):
+                self.audio_bytes += len(message)
+                continue
+            event = json.loads(message)
+            self.events.append(event)
+            return event
+
+    async def until(self, kind: str, timeout: float = 20.0) -> dict[str, Any]:
+        while True:
+            event = await self.next_event(timeout)
+            assert event is not None, (
+                f"closed ({self.close_code}) before {kind}; got {[e['type'] for e in self.events]}"
+            )
+            if event["type"] == kind:
+                return event
+
+    async def until_closed(self, timeout: float = 20.0) -> int | None:
+        while await self.next_event(timeout) is not None:
+            pass
+        return self.close_code
+
+    @property
+    def close_code(self) -> int | None:
+        return self.ws.close_code
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps(message))
+
+
+async def open_client(worker: Worker, user: Any, query: str = "") -> VoiceClient:
+    cookie = await session_cookie(user)
+    ws = await connect(
+        worker.ws_url + query,
+        additional_headers={"Cookie": cookie, "Origin": f"http://127.0.0.1:{worker.port}"},
+        open_timeout=10,
+    )
+    return VoiceClient(ws)
+
+
+def admin_post(worker: Worker, cookie: str, path: str, form: dict[str, str]) -> int:
+    """POST a form to the worker as a logged-in staff member (with its CSRF token)."""
+    conn = http.client.HTTPConnection("127.0.0.1", worker.port, timeout=10)
+    conn.request("GET", path, headers={"Cookie": cookie})
+    response = conn.getresponse()
+    response.read()
+    csrf = next(
+        part.split("=", 1)[1]
+        for header in response.headers.get_all("Set-Cookie") or []
+        for part in header.split(";")
+        if part.strip().startswith("csrftoken=")
+    )
+    body = "&".join(f"{k}={v}" for k, v in {**form, "csrfmiddlewaretoken": csrf}.items())
+    conn.request(
+        "POST",
+        path,
+        body=body,
+        headers={
+            "Cookie": f"{cookie}; csrftoken={csrf}",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": f"http://127.0.0.1:{worker.port}",
+            "Referer": f"http://127.0.0.1:{worker.port}{path}",
+        },
+    )
+    response = conn.getresponse()
+    response.read()
+    return response.status
