@@ -30,6 +30,17 @@ run: $(VENV)/.installed-runtime
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@# JavaScript units (resampler, PCM, playback queue): node's own test runner, no packages.
+	@if command -v node >/dev/null 2>&1; then node --test tests/js/; \
+	elif [ -n "$$CI" ]; then echo "node is missing: CI must run the JavaScript tests (apt-get install nodejs)." >&2; exit 1; \
+	else echo "Skipping the JavaScript tests: node is not installed (apt-get install nodejs)."; fi
+	@# The browser tests drive Debian's chromium; the fake microphone's speech needs espeak-ng and sox.
+	@missing=""; test -x /usr/bin/chromium || missing=" chromium"; \
+	for tool in espeak-ng sox; do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -n "$$missing" ]; then echo "Installing$$missing for the browser tests (apt-get)"; \
+	  if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; }; then \
+	    echo "Could not install$$missing (apt-get needs root): the browser tests will skip and say why." >&2; \
+	    if [ -n "$$CI" ]; then exit 1; fi; fi; fi
 	$(BIN)/pytest
 
 lint: $(VENV)/.installed-dev

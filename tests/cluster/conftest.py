@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,6 @@ from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_K
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 from websockets.asyncio.client import ClientConnection, connect
-
-from realtime.simulator import RunningSimulator, SimulatorConfig, run_simulator
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -116,15 +114,50 @@ def redis_server(tmp_path: Path) -> Iterator[Redis]:
     server.stop()
 
 
-@pytest.fixture
-def sim_config() -> SimulatorConfig:
-    return SimulatorConfig(realtime_factor=8.0, use_espeak=False, transcription_delay_ms=0)
+@dataclass
+class Simulator:
+    """The realtime simulator as a process of its own, so a test can kill it like a failing upstream."""
+
+    port: int
+    log: Path
+    realtime_factor: float = 8.0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "manage.py",
+                "realtime_simulator",
+                "--port",
+                str(self.port),
+                "--tone-voice",
+                "--realtime-factor",
+                str(self.realtime_factor),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "ENV_FILE": os.devnull, "DEBUG": "1"},
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port)
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
 
 
 @pytest.fixture
-async def simulator(sim_config: SimulatorConfig) -> AsyncIterator[RunningSimulator]:
-    async with run_simulator(config=sim_config, host="127.0.0.1", port=0) as sim:
-        yield sim
+def simulator(tmp_path: Path) -> Iterator[Simulator]:
+    sim = Simulator(port=free_port(), log=tmp_path / "simulator.log")
+    yield sim
+    sim.kill()
 
 
 @dataclass
@@ -170,11 +203,11 @@ class Worker:
 class Cluster:
     workers: list[Worker]
     redis: Redis
-    simulator: RunningSimulator
+    simulator: Simulator
 
 
 @pytest.fixture
-def worker_env(cluster_database: str, redis_server: Redis, simulator: RunningSimulator) -> dict[str, str]:
+def worker_env(cluster_database: str, redis_server: Redis, simulator: Simulator) -> dict[str, str]:
     """What every worker runs with; tests add to it before the cluster starts."""
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
     return {
@@ -196,14 +229,17 @@ def worker_env(cluster_database: str, redis_server: Redis, simulator: RunningSim
 
 @pytest.fixture
 def cluster(
-    worker_env: dict[str, str], redis_server: Redis, simulator: RunningSimulator, tmp_path: Path
+    worker_env: dict[str, str], redis_server: Redis, simulator: Simulator, tmp_path: Path
 ) -> Iterator[Cluster]:
+    simulator.start()
     workers = [Worker(name, free_port(), dict(worker_env), tmp_path / f"{name}.log") for name in ("a", "b")]
     for worker in workers:
         worker.start()
     yield Cluster(workers, redis_server, simulator)
     for worker in workers:
         worker.stop()
+        # Shown by pytest only when the test failed.
+        print(f"--- worker {worker.name} ---\n{worker.output()[-6000:]}")
 
 
 @sync_to_async

@@ -75,12 +75,16 @@ async def test_end_session_issued_through_one_worker_ends_a_session_held_by_the_
     await eventually(lambda: _no_live_sessions())
 
 
+@pytest.fixture
+def slow_answers(simulator: Any) -> None:
+    simulator.realtime_factor = 1.0  # answers stream in real time, so they are still going when it matters
+
+
 async def test_a_worker_stopped_with_sigterm_ends_its_sessions_cleanly(
-    cluster: Cluster, alice: Any, sim_config: Any
+    slow_answers: None, cluster: Cluster, alice: Any
 ) -> None:
     import asyncio
 
-    sim_config.realtime_factor = 1.0  # the answer is still streaming when the signal comes
     a, b = cluster.workers
     bob = await sync_to_async(make_user)("bob")
     on_a = await open_client(a, alice)

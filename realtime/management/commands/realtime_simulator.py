@@ -27,6 +27,11 @@ class Command(BaseCommand):
             "--seed", type=int, default=None, help="seed for ids, to repeat a run (default: random)"
         )
         parser.add_argument(
+            "--tone-voice",
+            action="store_true",
+            help="answer with generated tones even when espeak-ng is installed (cheaper, reproducible)",
+        )
+        parser.add_argument(
             "--realtime-factor",
             type=float,
             default=4.0,
@@ -39,6 +44,7 @@ class Command(BaseCommand):
             api_key=options["api_key"],
             seed=secrets.randbits(64) if options["seed"] is None else options["seed"],
             realtime_factor=options["realtime_factor"],
+            use_espeak=not options["tone_voice"],
         )
         try:
             asyncio.run(self.serve(config, options["host"], options["port"]))
