@@ -35,6 +35,18 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     relay: RelaySession | None = None
     plan: SessionPlan | None = None
     _heartbeat: asyncio.Task[None] | None = None
+    _channel_receive: Callable[[], Any] | None = None
+
+    @property
+    def channel_receive(self) -> Callable[[], Any] | None:
+        return self._channel_receive
+
+    @channel_receive.setter
+    def channel_receive(self, receive: Callable[[], Any]) -> None:
+        # Channels ends the consumer when a channel-layer receive fails. The voice does not
+        # depend on the layer (only "end session" does), so an outage of Redis is waited out
+        # instead of cutting every conversation.
+        self._channel_receive = _surviving_outages(receive)
 
     def __init__(
         self,
@@ -81,7 +93,11 @@ class VoiceConsumer(AsyncWebsocketConsumer):
             return
         self.plan = plan
         # "End session" from admin or the API reaches this consumer on whichever worker it runs.
-        await self.channel_layer.group_add(session_group(plan.session_id), self.channel_name)
+        # If the layer is away now, the heartbeat joins the group once it is back.
+        try:
+            await self.channel_layer.group_add(session_group(plan.session_id), self.channel_name)
+        except Exception as exc:  # the channel layer is unreachable
+            log.warning("Could not join the group of session %s: %s", plan.session_id, type(exc).__name__)
         self._heartbeat = asyncio.create_task(self._beat(plan.session_id), name="live-heartbeat")
         self.relay = RelaySession(
             browser=self,
@@ -148,7 +164,12 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         if self.relay is not None:
             await self.relay.end(EndReason.CLIENT_DISCONNECTED)
         if self.plan is not None:
-            await self.channel_layer.group_discard(session_group(self.plan.session_id), self.channel_name)
+            try:
+                await self.channel_layer.group_discard(session_group(self.plan.session_id), self.channel_name)
+            except Exception as exc:  # the layer is away; the membership expires on its own
+                log.warning(
+                    "Could not leave the group of session %s: %s", self.plan.session_id, type(exc).__name__
+                )
 
     async def send_json(self, message: dict[str, Any]) -> None:
         """The relay's way to talk to the browser."""
@@ -157,3 +178,21 @@ class VoiceConsumer(AsyncWebsocketConsumer):
     async def send_bytes(self, data: bytes) -> None:
         """The relay's way to play assistant audio."""
         await self.send(bytes_data=data)
+
+
+def _surviving_outages(receive: Callable[[], Any]) -> Callable[[], Any]:
+    """A channel-layer receive that retries through outages (with backoff) instead of raising."""
+
+    async def receive_or_wait() -> Any:
+        delay = 0.5
+        while True:
+            try:
+                return await receive()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("Channel layer unavailable (%s); retrying in %.1f s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    return receive_or_wait

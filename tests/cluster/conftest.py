@@ -223,7 +223,7 @@ def worker_env(cluster_database: str, redis_server: Redis, simulator: Simulator)
         "REALTIME_SIMULATOR_URL": simulator.url,
         "REALTIME_HEARTBEAT_S": "1",
         "REALTIME_SHUTDOWN_TIMEOUT_S": "10",
-        "LOG_LEVEL": "INFO",
+        "LOG_LEVEL": os.environ.get("CLUSTER_LOG_LEVEL", "INFO"),
     }
 
 
@@ -335,3 +335,46 @@ def admin_post(worker: Worker, cookie: str, path: str, form: dict[str, str]) -> 
     response = conn.getresponse()
     response.read()
     return response.status
+
+
+class TcpProxy:
+    """A loopback TCP proxy the test can cut, to take a service away from the workers only."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.port = free_port()
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def cut(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for writer in list(self._writers):
+            writer.close()
+        self._writers.clear()
+
+    async def _handle(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        try:
+            server_reader, server_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        except OSError:
+            client_writer.close()
+            return
+        self._writers |= {client_writer, server_writer}
+
+        async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.close()
+
+        await asyncio.gather(pipe(client_reader, server_writer), pipe(server_reader, client_writer))
