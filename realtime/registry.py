@@ -14,6 +14,8 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from conversations import services
+from conversations.models import Conversation
 from realtime import errors
 from realtime.limits import LimitReached, Limits
 from realtime.models import LiveSession
@@ -46,6 +48,7 @@ def register(
     other's sessions.
     """
     get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    sweep_stale()
     if limits.max_sessions == 0:
         raise LimitReached(
             "voice_disabled", "Voice chat is not enabled for your account.", errors.CLOSE_TOO_MANY
@@ -70,9 +73,18 @@ def unregister(*, session_id: uuid.UUID | str) -> None:
 
 
 def sweep_stale() -> int:
-    """Delete the sessions of workers that died; returns how many."""
-    deleted, _ = LiveSession.objects.filter(heartbeat_at__lt=timezone.now() - stale_after()).delete()
-    return deleted
+    """Forget the sessions of workers that died, and end their conversations; returns how many.
+
+    A conversation that a fresh session has resumed meanwhile (on another worker) stays active.
+    """
+    stale = list(LiveSession.objects.filter(heartbeat_at__lt=timezone.now() - stale_after()))
+    for session in stale:
+        session.delete()
+        if not live_sessions().filter(conversation_id=session.conversation_id).exists():
+            services.conversation_finish(
+                conversation_id=session.conversation_id, end_reason=Conversation.EndReason.SERVER_SHUTDOWN
+            )
+    return len(stale)
 
 
 def worker_sessions(worker: str) -> QuerySet[LiveSession]:

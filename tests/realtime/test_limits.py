@@ -65,7 +65,23 @@ async def test_sessions_of_a_dead_worker_do_not_count(connect: Any, settings: An
     browser = await connect()
 
     assert (await browser.until_type("session.ready"))["type"] == "session.ready"
+    assert not await LiveSession.objects.filter(worker="gone:1").aexists()  # swept on admission
+    await sync_to_async(conversation.refresh_from_db)()
+    assert (conversation.status, conversation.end_reason) == ("interrupted", "server_shutdown")
+
+
+async def test_sweeping_a_dead_workers_session_spares_a_conversation_resumed_elsewhere(user: Any) -> None:
+    conversation = await sync_to_async(make_conversation)(user)
+    for worker in ("gone:1", "alive:2"):
+        await LiveSession.objects.acreate(user=user, conversation=conversation, worker=worker)
+    await LiveSession.objects.filter(worker="gone:1").aupdate(
+        heartbeat_at=timezone.now() - dt.timedelta(minutes=5)
+    )
+
     assert await sync_to_async(registry.sweep_stale)() == 1
+
+    await sync_to_async(conversation.refresh_from_db)()
+    assert conversation.status == "active"
 
 
 async def test_a_user_override_can_turn_voice_off(connect: Any, user: Any) -> None:
