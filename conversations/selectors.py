@@ -7,6 +7,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
@@ -124,3 +125,12 @@ def usage_by_day(
         }
         for row in rows
     ]
+
+
+def user_by_username_or_id(*, key: str) -> AbstractBaseUser | None:
+    """The user with this username, else with this numeric id, else None (for staff reports)."""
+    users = get_user_model().objects
+    found = users.filter(**{users.model.USERNAME_FIELD: key}).first()
+    if found is None and key.isascii() and key.isdigit() and len(key) <= 18:  # fits a bigint
+        found = users.filter(pk=int(key)).first()
+    return found

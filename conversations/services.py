@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 from conversations.models import TOKEN_FIELDS, Conversation, Message, SessionSettings, Usage
 from conversations.transcripts import heard_text, title_from_text
@@ -289,3 +290,12 @@ def usage_record(
             conversation.cost += record.cost
         conversation.save(update_fields=[*TOKEN_FIELDS, "cost", "unpriced_usage_count"])
     return record
+
+
+# --- API tokens -----------------------------------------------------------------------------------
+
+
+def api_token_for(*, user: AbstractBaseUser) -> str:
+    """The user's REST API token (the same key authenticates the WebSocket), created on first use."""
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key

@@ -6,11 +6,13 @@ conversation; pass only what a test is about.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
 
 from conversations import services
 from conversations.models import Conversation, Message
@@ -122,6 +124,21 @@ def make_conversation(
         services.conversation_rename(conversation=conversation, title=title)
     if end_reason is not None:
         services.conversation_finish(conversation_id=conversation.pk, end_reason=end_reason)
+    conversation.refresh_from_db()
+    return conversation
+
+
+def token_client(user: Any) -> APIClient:
+    """A REST framework test client that sends `user`'s API token with every request."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {services.api_token_for(user=user)}")
+    return client
+
+
+def backdate(conversation: Conversation, when: dt.datetime) -> Conversation:
+    """Move a conversation's start and its usage reports to `when` (auto_now_add fields cannot be set)."""
+    Conversation.objects.filter(pk=conversation.pk).update(started_at=when)
+    conversation.usages.update(created_at=when)
     conversation.refresh_from_db()
     return conversation
 

@@ -111,13 +111,55 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SIGNUP_ENABLED = env_bool("SIGNUP_ENABLED", DEBUG)
 
+# Requests per minute: token requests per client IP, and writes (PUT, PATCH, DELETE) per user.
+API_THROTTLE_AUTH_PER_MINUTE = env_int("API_THROTTLE_AUTH_PER_MINUTE", 10, minimum=1, maximum=100_000)
+API_THROTTLE_WRITE_PER_MINUTE = env_int("API_THROTTLE_WRITE_PER_MINUTE", 60, minimum=1, maximum=100_000)
+# Proxies in front of the app that append to X-Forwarded-For. 0: the client address is the peer's,
+# and a client cannot dodge the token limit by sending its own X-Forwarded-For.
+API_TRUSTED_PROXIES = env_int("API_TRUSTED_PROXIES", 0, minimum=0, maximum=10)
+
 REST_FRAMEWORK = {
+    # Token first: an anonymous request then gets 401 with `WWW-Authenticate: Token`, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON only: every answer, errors included, has one shape (no browsable HTML API).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "conversations.api_errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["conversations.api_throttles.WriteRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "auth": f"{API_THROTTLE_AUTH_PER_MINUTE}/min",
+        "write": f"{API_THROTTLE_WRITE_PER_MINUTE}/min",
+    },
+    "NUM_PROXIES": API_TRUSTED_PROXIES,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Voice chat API",
+    "VERSION": "1.0.0",
+    "DESCRIPTION": (
+        "Your conversations, their transcripts, exports, your session settings and your usage. "
+        "Authenticate with `Authorization: Token <key>` (from `POST /api/auth/token/`) or, in the "
+        "browser, with the session cookie and the `X-CSRFToken` header on writes. Every error has "
+        'one body: `{"error": {"code": "...", "message": "...", "fields": {...}}}`; `fields` '
+        "names each invalid field or query parameter with one message. Token requests are limited "
+        "per client address and writes per user (429 with `Retry-After`). Any endpoint may answer "
+        "500 `server_error` without details. See docs/api.md for a walk-through."
+    ),
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+        "MessageStatusEnum": "conversations.models.Message.Status",
+        "MessageKindEnum": "conversations.models.Message.Kind",
+        "UsageKindEnum": "conversations.models.Usage.Kind",
+    },
 }
 
 # --- Internationalisation and static files --------------------------------------------------------
