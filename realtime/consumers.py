@@ -148,6 +148,18 @@ class VoiceConsumer(AsyncWebsocketConsumer):
         notice = "server_restart" if reason == EndReason.SERVER_SHUTDOWN else "ended_by_admin"
         await self.relay.end(reason, error=notice)
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Frames go straight to the relay.
+
+        Channels closes stale database connections before every message, a trip through Django's
+        one database thread; for audio frames that would queue the voice behind stored writes.
+        The relay touches the database only through the recorder, which manages its connection.
+        """
+        if message["type"] == "websocket.receive":
+            await self.websocket_receive(message)
+        else:
+            await super().dispatch(message)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called for every browser frame."""
         if self.relay is None:

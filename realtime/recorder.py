@@ -13,11 +13,12 @@ from collections.abc import Callable
 from typing import Any
 
 from channels.db import database_sync_to_async
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
+MAX_BATCH = 200
 
 
 class Recorder:
@@ -52,32 +53,45 @@ class Recorder:
 
     async def _run(self) -> None:
         while True:
-            entry = await self._queue.get()
+            batch = [await self._queue.get()]
+            # Whatever queued up meanwhile goes in the same transaction: one commit, not one per write.
+            while not self._queue.empty() and len(batch) < MAX_BATCH:
+                batch.append(self._queue.get_nowait())
+            writes = [entry for entry in batch if entry is not None]
             try:
-                if entry is None:
-                    return
-                write, kwargs = entry
-                await self._apply(write, kwargs)
+                if writes:
+                    await self._apply(writes)
             finally:
-                self._queue.task_done()
+                for _ in batch:
+                    self._queue.task_done()
+            if len(writes) < len(batch):  # the close marker, always last
+                return
 
-    async def _apply(self, write: Callable[..., Any], kwargs: dict[str, Any]) -> None:
-        name = getattr(write, "__name__", None) or getattr(
-            getattr(write, "func", None), "__name__", repr(write)
-        )
+    async def _apply(self, writes: list[tuple[Callable[..., Any], dict[str, Any]]]) -> None:
+        """Apply writes in order in one transaction, retrying the batch while the database is away."""
         for attempt, delay in enumerate((*self._retry_delays, None)):
             try:
-                await database_sync_to_async(write)(**kwargs)
+                await database_sync_to_async(self._write_all)(writes)
                 return
             except (OperationalError, InterfaceError) as exc:
                 if delay is None:
-                    self.failed_writes += 1
-                    log.error("Gave up writing %s after %d attempts: %s", name, attempt + 1, exc)
+                    self.failed_writes += len(writes)
+                    log.error("Gave up %d write(s) after %d attempts: %s", len(writes), attempt + 1, exc)
                     return
-                log.warning("Database unavailable for %s, retrying in %.1f s", name, delay)
+                log.warning("Database unavailable for %d write(s), retrying in %.1f s", len(writes), delay)
                 await asyncio.sleep(delay)
-            except Exception:
-                # A bug in one write must not stop the writes behind it.
-                self.failed_writes += 1
-                log.exception("Writing %s failed", name)
-                return
+
+    def _write_all(self, writes: list[tuple[Callable[..., Any], dict[str, Any]]]) -> None:
+        with transaction.atomic():
+            for write, kwargs in writes:
+                try:
+                    with transaction.atomic():  # a savepoint: one bad write spoils no other
+                        write(**kwargs)
+                except (OperationalError, InterfaceError):
+                    raise  # the connection is gone: retry the whole batch (writes are idempotent)
+                except Exception:
+                    self.failed_writes += 1
+                    name = getattr(write, "__name__", None) or getattr(
+                        getattr(write, "func", None), "__name__", ""
+                    )
+                    log.exception("Writing %s failed", name or repr(write))

@@ -48,6 +48,9 @@ async def connect_upstream(target: UpstreamTarget, *, open_timeout: float) -> Cl
             compression=None,  # base64 audio barely compresses; deflate would only cost CPU
             ping_interval=20,
             ping_timeout=20,
+            # When a session ends, nobody reads what the upstream still sends; an upstream with a
+            # backlog would not see our close frame, so the handshake must not wait long.
+            close_timeout=1,
             logger=wire_log,
         )
     except InvalidStatus as exc:
