@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("api/", include("conversations.api_urls")),
+    path("api/", include("realtime.api_urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("voiceproject.accounts_urls")),
     path("", include("conversations.urls")),

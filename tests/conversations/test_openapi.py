@@ -90,6 +90,8 @@ def test_every_endpoint_is_in_the_schema() -> None:
         ("PATCH", "/api/settings/"),
         ("GET", "/api/settings/options/"),
         ("GET", "/api/usage/"),
+        ("GET", "/api/sessions/"),
+        ("POST", "/api/sessions/{id}/end/"),
     }
 
 
