@@ -56,3 +56,9 @@ simulator: $(VENV)/.installed-runtime
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# The relay benchmark (a few minutes): writes docs/benchmarks.md and docs/benchmarks.png.
+# BENCH_ARGS=--quick for a smoke run; raw results in bench/results/.
+.PHONY: bench
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -1,0 +1,170 @@
+"""`python -m bench`: every phase, the capacity searches, a profile, then docs/benchmarks.md.
+
+python -m bench            # the full run (a few minutes), as `make bench` does
+python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import profiling, report
+from bench.runner import RESULTS, ROOT, THRESHOLD_MS, Bench, can_pin
+
+FIXED_VARIANTS = {
+    100: [
+        "tcp-proxy",
+        "bare",
+        "daphne",
+        "uvicorn",
+        "uvicorn-nodeflate",
+        "daphne+turns",
+        "uvicorn+turns",
+        "uvicorn+turns-nopersist",
+        "uvicorn+turns-fixdispatch",
+        "uvicorn+turns-fixall",
+    ],
+    20: ["tcp-proxy", "bare", "daphne", "uvicorn-nodeflate"],
+}
+CAPACITY_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "uvicorn+turns", "uvicorn+turns-nopersist"]
+QUICK_VARIANTS = ["bare", "daphne", "uvicorn", "uvicorn+turns"]
+STEP = 25
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="2 sessions, 2 s phases, no capacity search")
+    parser.add_argument("--sessions", type=int, default=100, help="sessions of the fixed-load table")
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured window of each phase")
+    parser.add_argument("--budget-s", type=float, default=420.0, help="stop capacity searches after this")
+    parser.add_argument("--max-sessions", type=int, default=800, help="capacity searches stop here")
+    parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
+    parser.add_argument("--variants", default="", help="comma-separated variants of the fixed-load phases")
+    parser.add_argument("--quiet-wait-s", type=float, default=5.0, help="wait for other jobs to quieten")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="raw results and logs")
+    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--no-doc", action="store_true", help="write results.json only")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.quick:
+        args.sessions, args.seconds = 2, 2.0
+    bench = Bench(seconds=args.seconds, pin=can_pin() and not args.no_pin, out=args.results)
+    if not bench.pin:
+        bench.log("not pinned: taskset is missing or there is only one core")
+    bench.quiet_wait_s = 0.0 if args.quick else args.quiet_wait_s
+    bench.setup(users=args.sessions + 10 if args.quick else max(args.sessions, args.max_sessions) + 10)
+    capacity: dict[str, dict[str, Any]] = {}
+    profiles: list[dict[str, Any]] = []
+    try:
+        frames = [100] if args.quick else list(FIXED_VARIANTS)
+        for frame_ms in frames:
+            chosen = args.variants.split(",") if args.variants else None
+            for name in chosen or (QUICK_VARIANTS if args.quick else FIXED_VARIANTS[frame_ms]):
+                bench.measure(name, args.sessions, frame_ms)
+        if not args.quick:
+            for name in CAPACITY_VARIANTS:
+                capacity[name] = search_capacity(bench, name, 100, args)
+            if not args.no_profile:
+                profiles = profiling.profile_all(bench, args.sessions)
+    finally:
+        bench.close()
+    results = {
+        "command": "make bench" if not args.quick else "python -m bench --quick",
+        "argv": shlex.join(sys.argv[1:]),
+        "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "duration_s": time.monotonic() - bench.started,
+        "machine": machine(bench.pin),
+        "settings": {
+            "sessions": args.sessions,
+            "seconds": args.seconds,
+            "threshold_ms": THRESHOLD_MS,
+            "quick": args.quick,
+        },
+        "phases": bench.phases,
+        "capacity": capacity,
+        "profiles": profiles,
+    }
+    (args.results / "results.json").write_text(json.dumps(results, indent=1))
+    bench.log(f"results in {args.results / 'results.json'}")
+    if not args.no_doc:
+        report.write(results, args.doc)
+        bench.log(f"wrote {args.doc} and {args.doc.with_suffix('.png')}")
+    return 0
+
+
+def search_capacity(bench: Bench, name: str, frame_ms: int, args: argparse.Namespace) -> dict[str, Any]:
+    """The most sessions with p99 added delay at or under the threshold and no lost frame.
+
+    Starts from the fixed-load phase, grows by half until a step fails, then halves the gap
+    (in steps of 25 sessions). Stops early, as a lower bound, when the time budget is spent.
+    """
+    tried: dict[int, bool] = {}
+    fixed = [
+        p
+        for p in bench.phases
+        if p["variant"] == name and p["frame_ms"] == frame_ms and not p.get("superseded")
+    ]
+    for p in fixed:
+        tried[p["sessions"]] = p["ok"]
+    n = args.sessions
+    bounded = False
+    while True:
+        if n not in tried:
+            if time.monotonic() - bench.started > args.budget_s:
+                bounded = True
+                break
+            tried[n] = bench.measure(name, n, frame_ms)["ok"]
+        passed = [k for k, ok in tried.items() if ok]
+        failed = [k for k, ok in tried.items() if not ok]
+        lo = max(passed, default=0)
+        hi = min((k for k in failed if k > lo), default=None)
+        if hi is None:
+            if lo >= args.max_sessions:
+                break
+            n = min(args.max_sessions, max(lo + STEP, round(lo * 1.5 / STEP) * STEP))
+        elif hi - lo <= STEP:
+            break
+        else:
+            n = lo + max(STEP, round((hi - lo) / 2 / STEP) * STEP)
+            if n >= hi:
+                break
+        if lo == 0 and hi is not None and hi <= STEP:
+            break
+    passed = [k for k, ok in tried.items() if ok]
+    hi = min((k for k, ok in tried.items() if not ok and k > max(passed, default=0)), default=None)
+    return {
+        "variant": name,
+        "frame_ms": frame_ms,
+        "sessions": max(passed, default=0),
+        "first_failure": hi,
+        "lower_bound": bounded or hi is None,
+        "tried": sorted(tried.items()),
+    }
+
+
+def machine(pinned: bool) -> dict[str, Any]:
+    from bench.procstat import cpu_model
+
+    return {
+        "cpu": cpu_model(),
+        "cores": len([line for line in open("/proc/cpuinfo") if line.startswith("processor")]),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "pinned": pinned,
+        "kernel": platform.release(),
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

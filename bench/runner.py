@@ -1,0 +1,469 @@
+"""Runs every phase of the benchmark and writes bench/results/results.json.
+
+A phase is one server variant, one number of sessions and one frame size: a fresh server process
+pinned to core 0, the load (bench.load) pinned to core 1 beside the upstream stand-in. `direct`
+phases have no server: the clients talk to the stand-in themselves, and their median round trip at
+the same number of sessions and frame size is what the relays' round trips are compared with.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import procstat
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PY = sys.executable
+APP_CORE, LOAD_CORE = "0", "1"
+THRESHOLD_MS = 50.0  # capacity: p99 added delay at or under this, and no lost frame
+LATE_MS = 50.0  # a frame whose added delay is over this is late
+QUIET = 0.10  # a core is quiet when other processes use less than this share of it
+NICE = -10
+DISTURBED = 0.10  # a phase is disturbed when other processes used more than this share of a core
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What serves the clients in a phase."""
+
+    name: str
+    label: str
+    server: str  # "daphne", "uvicorn", "tcp-proxy" or "" (direct)
+    app: str = "voiceproject.asgi:application"
+    target: str = "app"  # how the clients speak: app, bare or direct
+    server_args: tuple[str, ...] = ()
+    turns: bool = False  # the stand-in plays full turns, so the recorder writes
+    env: dict[str, str] = field(default_factory=dict)
+
+
+VARIANTS = {
+    v.name: v
+    for v in (
+        Variant("direct", "direct (no relay)", "", target="direct"),
+        Variant("tcp-proxy", "TCP forwarder (floor)", "tcp-proxy", app="", target="direct"),
+        Variant("bare", "bare relay (uvicorn)", "uvicorn", app="bench.bare_relay:app", target="bare"),
+        Variant("daphne", "app, daphne", "daphne"),
+        Variant("uvicorn", "app, uvicorn", "uvicorn"),
+        Variant("daphne+turns", "app, daphne, full turns", "daphne", turns=True),
+        Variant("uvicorn+turns", "app, uvicorn, full turns", "uvicorn", turns=True),
+        Variant(
+            "uvicorn-nodeflate",
+            "app, uvicorn --ws-per-message-deflate false",
+            "uvicorn",
+            server_args=("--ws-per-message-deflate", "false"),
+        ),
+        Variant(
+            "uvicorn+turns-fixdispatch",
+            "app, uvicorn, full turns, proposed fix 1 (bench patch)",
+            "uvicorn",
+            app="bench.asgi_app:application",
+            turns=True,
+            env={"BENCH_FIXES": "dispatch"},
+        ),
+        Variant(
+            "uvicorn+turns-fixall",
+            "app, uvicorn, full turns, proposed fixes 1-3 (bench patch)",
+            "uvicorn",
+            app="bench.asgi_app:application",
+            turns=True,
+            env={"BENCH_FIXES": "dispatch,db,wire"},
+            server_args=("--ws-per-message-deflate", "false"),
+        ),
+        Variant(
+            "daphne+turns-nopersist",
+            "app, daphne, full turns, persistence off",
+            "daphne",
+            app="bench.asgi_app:application",
+            turns=True,
+            env={"BENCH_PERSISTENCE": "off"},
+        ),
+        Variant(
+            "uvicorn+turns-nopersist",
+            "app, uvicorn, full turns, persistence off",
+            "uvicorn",
+            app="bench.asgi_app:application",
+            turns=True,
+            env={"BENCH_PERSISTENCE": "off"},
+        ),
+    )
+}
+
+
+@dataclass
+class Bench:
+    """The shared state of one benchmark run."""
+
+    seconds: float
+    pin: bool
+    out: Path
+    verbose: bool = True
+    standin_port: int = 0
+    standin: subprocess.Popen[str] | None = None
+    tokens_file: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    direct_cache: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    quiet_wait_s: float = 15.0  # how long a phase waits for other processes to quieten
+    nice: bool = field(default_factory=lambda: os.geteuid() == 0)
+    started: float = field(default_factory=time.monotonic)
+
+    def log(self, message: str) -> None:
+        if self.verbose:
+            print(f"[{time.monotonic() - self.started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    # --- Setup ---------------------------------------------------------------------------------
+
+    def pinned(self, core: str, command: list[str]) -> list[str]:
+        return ["taskset", "-c", core, *command] if self.pin else command
+
+    def spawn(self, core: str, command: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+        """Start a process on its core; as root, in a scheduling group of its own at nice -10.
+
+        With autogroups every session shares a core equally whatever its nice, so a shared box's
+        other jobs would take half of each core; a group of its own at -10 makes them yield.
+        """
+        process = subprocess.Popen(  # noqa: S603
+            self.pinned(core, command), cwd=ROOT, start_new_session=True, **kwargs
+        )
+        if self.nice:
+            try:
+                Path(f"/proc/{process.pid}/autogroup").write_text(str(NICE))
+                os.setpriority(os.PRIO_PROCESS, process.pid, NICE)
+            except OSError:
+                self.log("could not raise the priority of the benchmark's processes")
+        return process
+
+    def setup(self, users: int) -> None:
+        """A fresh SQLite database with users and tokens, and the stand-in."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "logs").mkdir(exist_ok=True)
+        db = self.out / "bench.sqlite3"
+        for path in (db, db.with_name(db.name + "-journal")):
+            path.unlink(missing_ok=True)
+        self.env = {
+            **os.environ,
+            "ENV_FILE": str(self.out / "no.env"),  # a developer's .env must not change the bench
+            "DJANGO_SETTINGS_MODULE": "voiceproject.settings",
+            "SECRET_KEY": "bench-secret-key-not-for-production-" + "x" * 20,
+            "DEBUG": "0",
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "DATABASE_URL": f"sqlite:///{db}",
+            "REALTIME_PROVIDER": "openai",
+            "OPENAI_API_KEY": "bench",
+            "LOG_LEVEL": "INFO",
+            # Each client is its own user with one session; stale registrations of a stopped
+            # server must not refuse the next phase's sessions.
+            "REALTIME_MAX_SESSIONS_PER_USER": "1000",
+            "PYTHONPATH": str(ROOT),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.env.pop("REDIS_URL", None)
+        self.log(f"migrating {db.name} and creating {users} users with tokens")
+        keys = subprocess.run(  # noqa: S603
+            [PY, "-m", "bench.setup_db", str(users)],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        self.tokens_file = self.out / "tokens.json"
+        self.tokens_file.write_text(keys)
+        self.standin = self.spawn(
+            LOAD_CORE,
+            [PY, "-m", "bench.standin", "--port", "0"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = self.standin.stdout.readline() if self.standin.stdout else ""
+        self.standin_port = int(line)
+        self.log(f"stand-in on port {self.standin_port}")
+
+    def close(self) -> None:
+        if self.standin is not None:
+            self.standin.terminate()
+            self.standin.wait(10)
+
+    # --- Servers -------------------------------------------------------------------------------
+
+    def upstream_url(self, variant: Variant) -> str:
+        return f"ws://127.0.0.1:{self.standin_port}{'/turns' if variant.turns else ''}/v1/realtime"
+
+    def start_server(self, variant: Variant, port: int, log_name: str) -> subprocess.Popen[bytes]:
+        env = {
+            **self.env,
+            **variant.env,
+            "OPENAI_REALTIME_URL": self.upstream_url(variant),
+            "BARE_UPSTREAM_URL": self.upstream_url(variant),
+        }
+        if variant.server == "tcp-proxy":
+            command = [PY, "-m", "bench.tcp_proxy", "--port", str(port)]
+            command += ["--upstream-port", str(self.standin_port)]
+        elif variant.server == "daphne":
+            command = [PY, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), variant.app]
+        else:
+            command = [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
+            command += [*variant.server_args, variant.app]
+        log = open(self.out / "logs" / f"{log_name}.log", "wb")  # noqa: SIM115 (closed with the process)
+        process = self.spawn(APP_CORE, command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"{variant.name} exited at start; see {log.name}")
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return process
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"{variant.name} did not listen on {port}")
+
+    @staticmethod
+    def stop_server(process: subprocess.Popen[bytes]) -> None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    # --- Phases --------------------------------------------------------------------------------
+
+    def direct(self, sessions: int, frame_ms: int) -> dict[str, Any]:
+        """The direct round trip at this load, measured once per run."""
+        key = (sessions, frame_ms)
+        if key not in self.direct_cache:
+            self.direct_cache[key] = self.phase(VARIANTS["direct"], sessions, frame_ms)
+        return self.direct_cache[key]
+
+    def measure(self, name: str, sessions: int, frame_ms: int) -> dict[str, Any]:
+        """One phase, with the direct phase it is compared with.
+
+        A failed phase during which other processes took more than DISTURBED of a core is measured
+        once more (both attempts are kept, the second counts): this machine may be shared.
+        """
+        variant = VARIANTS[name]
+        if variant.name == "direct":
+            return self.direct(sessions, frame_ms)
+        baseline = self.direct(sessions, frame_ms)
+        result = self.phase(variant, sessions, frame_ms, baseline)
+        if not result["ok"] and result["disturbed"]:
+            result["superseded"] = True
+            self.log("  disturbed by other processes: measuring again")
+            if baseline["disturbed"]:
+                self.direct_cache.pop((sessions, frame_ms))
+                baseline = self.direct(sessions, frame_ms)
+            result = self.phase(variant, sessions, frame_ms, baseline)
+        return result
+
+    def wait_quiet(self, limit_s: float = 15.0) -> float:
+        """Wait (up to a limit) until other processes leave both cores nearly idle; the wait taken."""
+        started = time.monotonic()
+        while time.monotonic() - started < limit_s:  # a limit of 0 does not wait
+            before = procstat.busy_seconds_per_cpu()
+            time.sleep(0.5)
+            after = procstat.busy_seconds_per_cpu()
+            if all((after[c] - before[c]) / 0.5 < QUIET for c in (APP_CORE, LOAD_CORE) if c in after):
+                break
+        return time.monotonic() - started
+
+    def phase(
+        self, variant: Variant, sessions: int, frame_ms: int, baseline: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        tag = f"{variant.name} N={sessions} {frame_ms}ms"
+        waited = self.wait_quiet(self.quiet_wait_s)
+        self.log(f"phase {tag}" + (f" (waited {waited:.1f} s for a quiet machine)" if waited > 1 else ""))
+        server = None
+        server_pid = 0
+        if variant.server:
+            port = free_port()
+            server = self.start_server(variant, port, f"{variant.name}-{sessions}-{frame_ms}")
+            server_pid = server.pid
+            url = f"ws://127.0.0.1:{port}/" + ("v1/realtime" if variant.target == "direct" else "ws/voice/")
+        else:
+            url = self.upstream_url(variant)
+        try:
+            result = self.run_load(variant, url, sessions, frame_ms, server_pid)
+        finally:
+            if server is not None:
+                self.stop_server(server)
+        result.update(variant=variant.name, label=variant.label, server=variant.server)
+        summarize(result, baseline)
+        self.phases.append(result)
+        self.log(
+            f"  {tag}: rtt p50 {result['rtt_p50_ms']:.2f} p99 {result['rtt_p99_ms']:.2f} ms"
+            + (
+                f", added p50 {result['added_p50_ms']:.2f} p99 {result['added_p99_ms']:.2f}"
+                f" max {result['added_max_ms']:.1f} ms"
+                if baseline
+                else ""
+            )
+            + f", lost {result['frames_lost']}, errors {result['server_error_count']}"
+            + f", app cpu {result.get('app_cpu_util', 0):.0%}, load cpu {result['load_cpu_util']:.0%}"
+            + f", stand-in cpu {result['standin_cpu_util']:.0%}"
+            + f", others cpu {result.get('foreign_app_core_util', 0):.0%}"
+            + f"/{result['foreign_load_core_util']:.0%}"
+            + f" -> {'ok' if result['ok'] else 'FAIL'}"
+        )
+        return result
+
+    def run_load(
+        self, variant: Variant, url: str, sessions: int, frame_ms: int, server_pid: int
+    ) -> dict[str, Any]:
+        command = [
+            PY,
+            "-m",
+            "bench.load",
+            "--target",
+            variant.target,
+            "--url",
+            url,
+            "--sessions",
+            str(sessions),
+            "--frame-ms",
+            str(frame_ms),
+            "--seconds",
+            str(self.seconds),
+            "--tokens-file",
+            str(self.tokens_file),
+        ]
+        load = self.spawn(
+            LOAD_CORE, command, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        marks: dict[str, Any] = {}
+        standin_pid = self.standin.pid if self.standin else 0
+        if load.stdin is None or load.stdout is None:
+            raise RuntimeError("no pipes to the load")
+        for line in load.stdout:
+            word = line.strip()
+            if word == "warm":
+                time.sleep(0.5)  # let the server finish the warm-up sessions' ends
+                if server_pid:
+                    marks["rss_base"] = procstat.rss_bytes(server_pid)
+                load.stdin.write("go\n")
+                load.stdin.flush()
+            elif word in ("start", "end"):
+                marks[f"t_{word}"] = time.monotonic()
+                marks[f"busy_{word}"] = procstat.busy_seconds_per_cpu()
+                marks[f"standin_cpu_{word}"] = procstat.cpu_seconds(standin_pid)
+                if server_pid:
+                    marks[f"cpu_{word}"] = procstat.cpu_seconds(server_pid)
+                    marks[f"rss_{word}"] = procstat.rss_bytes(server_pid)
+                if word == "start" and self.profile_hook is not None and server_pid:
+                    self.profile_hook(server_pid)
+            elif word.startswith("{"):
+                result: dict[str, Any] = json.loads(word)
+                break
+        else:
+            load.wait()
+            self.log(f"  the load of {variant.name} ended without a result (exit {load.returncode})")
+            return failed_load(variant, sessions, frame_ms)
+        load.wait()
+        window = marks["t_end"] - marks["t_start"]
+        result["measured_s"] = window
+        result["standin_cpu_util"] = (marks["standin_cpu_end"] - marks["standin_cpu_start"]) / window
+        result["load_cpu_util"] = result["load_cpu_s"] / result["window_s"]
+        busy = {cpu: marks["busy_end"][cpu] - marks["busy_start"][cpu] for cpu in marks["busy_end"]}
+        ours = result["load_cpu_util"] + result["standin_cpu_util"]
+        # Anything else running on the machine during the window (other users' jobs, say).
+        result["foreign_load_core_util"] = max(0.0, busy.get(LOAD_CORE, 0.0) / window - ours)
+        if server_pid:
+            cpu = marks["cpu_end"] - marks["cpu_start"]
+            result["app_cpu_s"] = cpu
+            result["app_cpu_util"] = cpu / window
+            result["foreign_app_core_util"] = max(0.0, busy.get(APP_CORE, 0.0) / window - cpu / window)
+            result["cpu_s_per_session_min"] = cpu / (sessions * window / 60)
+            result["rss_base_mib"] = marks["rss_base"] / 2**20
+            result["rss_end_mib"] = marks["rss_end"] / 2**20
+            result["mib_per_session"] = (marks["rss_end"] - marks["rss_base"]) / 2**20 / sessions
+        return result
+
+    profile_hook: Any = None
+
+
+def failed_load(variant: Variant, sessions: int, frame_ms: int) -> dict[str, Any]:
+    """A phase whose clients could not even start: every session counted as failed."""
+    return {
+        "target": variant.target,
+        "sessions": sessions,
+        "frame_ms": frame_ms,
+        "window_s": 1.0,
+        "measured_s": 1.0,
+        "connected": 0,
+        "connect_failures": ["the load could not start its sessions"],
+        "connect_failure_count": sessions,
+        "frames_expected": 0,
+        "frames_measured": 0,
+        "frames_lost": 0,
+        "send_errors": 0,
+        "server_errors": [],
+        "server_error_count": 0,
+        "load_cpu_s": 0.0,
+        "load_cpu_util": 0.0,
+        "standin_cpu_util": 0.0,
+        "foreign_load_core_util": 0.0,
+        "rtt_us": [],
+    }
+
+
+def summarize(result: dict[str, Any], baseline: dict[str, Any] | None) -> None:
+    """Percentiles of the round trips and, against a direct phase, of the added delay."""
+    rtt = np.asarray(result.pop("rtt_us"), dtype=np.float64) / 1000
+    if rtt.size == 0:
+        rtt = np.asarray([np.nan])
+    result["rtt_p50_ms"] = float(np.percentile(rtt, 50))
+    result["rtt_p99_ms"] = float(np.percentile(rtt, 99))
+    result["rtt_max_ms"] = float(np.max(rtt))
+    result["rtt_hist"] = histogram(rtt)
+    failed = (
+        result["frames_lost"] > 0
+        or result["connect_failure_count"] > 0
+        or result["server_error_count"] > 0
+        or result["send_errors"] > 0
+        or result["frames_measured"] == 0
+    )
+    if baseline is not None:
+        added = rtt - baseline["rtt_p50_ms"]
+        result["direct_p50_ms"] = baseline["rtt_p50_ms"]
+        result["direct_p99_ms"] = baseline["rtt_p99_ms"]
+        result["added_p50_ms"] = float(np.percentile(added, 50))
+        result["added_p99_ms"] = float(np.percentile(added, 99))
+        result["added_max_ms"] = float(np.max(added))
+        result["frames_late"] = int(np.sum(added > LATE_MS))
+        failed = failed or result["added_p99_ms"] > THRESHOLD_MS
+    # The load's core was the bottleneck: the numbers then say more about the harness than the relay.
+    result["harness_bound"] = result["load_cpu_util"] + result["standin_cpu_util"] > 0.9
+    foreign = max(result.get("foreign_app_core_util", 0), result["foreign_load_core_util"])
+    result["disturbed"] = foreign > DISTURBED
+    result["ok"] = not failed
+
+
+def histogram(values_ms: np.ndarray) -> dict[str, list[float]]:
+    """Counts on log-spaced bins, for the report's chart."""
+    edges = np.geomspace(0.05, 5000, 61)
+    counts, _ = np.histogram(np.clip(values_ms, 0.05, 5000), bins=edges)
+    return {"edges_ms": [round(e, 4) for e in edges.tolist()], "counts": counts.tolist()}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def can_pin() -> bool:
+    return shutil.which("taskset") is not None and (os.cpu_count() or 1) >= 2

@@ -1,0 +1,218 @@
+"""The upstream stand-in: just enough OpenAI GA to drive a relay, answering audio with an echo.
+
+`session.created` on connect, `session.updated` after `session.update`, and every
+`input_audio_buffer.append` answered at once by a `response.output_audio.delta` carrying the same
+base64 audio, so a client can time each frame's round trip. The item id is stable per turn, so the
+app sends one `assistant.audio.start` and then binary frames.
+
+A connection whose path contains `/turns/` also plays a full GA turn every `--turn-ms` of audio it
+received (user item added, transcription completed with usage, response created, assistant item
+added, transcript done, response.done with usage), so the app's recorder writes for real; the echo
+then continues under a new item and response id.
+
+    python -m bench.standin --port 8765
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from itertools import count
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
+
+APPEND = "input_audio_buffer.append"
+PCM_BYTES_PER_MS = 48
+USAGE = {
+    "total_tokens": 253,
+    "input_tokens": 132,
+    "output_tokens": 121,
+    "input_token_details": {
+        "text_tokens": 119,
+        "audio_tokens": 13,
+        "image_tokens": 0,
+        "cached_tokens": 64,
+        "cached_tokens_details": {"text_tokens": 64, "audio_tokens": 0, "image_tokens": 0},
+    },
+    "output_token_details": {"text_tokens": 30, "audio_tokens": 91},
+}
+TRANSCRIPTION_USAGE = {
+    "type": "tokens",
+    "total_tokens": 22,
+    "input_tokens": 13,
+    "input_token_details": {"text_tokens": 0, "audio_tokens": 13},
+    "output_tokens": 9,
+}
+_connections = count(1)
+
+
+def _session(session_id: str) -> dict[str, Any]:
+    pcm = {"type": "audio/pcm", "rate": 24000}
+    return {
+        "type": "realtime",
+        "object": "realtime.session",
+        "id": session_id,
+        "model": "gpt-realtime",
+        "output_modalities": ["audio"],
+        "audio": {"input": {"format": pcm}, "output": {"format": pcm, "voice": "marin"}},
+    }
+
+
+class EchoSession:
+    """One upstream connection."""
+
+    def __init__(self, ws: ServerConnection, number: int, turn_ms: int) -> None:
+        self.ws = ws
+        self.number = number
+        self.turn_bytes = turn_ms * PCM_BYTES_PER_MS if turn_ms > 0 else 0
+        self.turn = 0
+        self.turn_received = 0
+        self.events = count(1)
+        self._prefix = ""
+        self._new_turn_ids()
+
+    def _new_turn_ids(self) -> None:
+        self.turn += 1
+        self.response_id = f"resp_{self.number}_{self.turn}"
+        self.item_id = f"item_{self.number}_{self.turn}"
+        self.user_item_id = f"item_{self.number}_{self.turn}_user"
+        # The delta's envelope, built once per turn: only the audio changes from frame to frame.
+        self._prefix = (
+            '{"type":"response.output_audio.delta","event_id":"event_'
+            + str(self.number)
+            + '","response_id":"'
+            + self.response_id
+            + '","item_id":"'
+            + self.item_id
+            + '","output_index":0,"content_index":0,"delta":"'
+        )
+
+    async def run(self) -> None:
+        """Serve until the client goes."""
+        session_id = f"sess_{self.number}"
+        await self._send({"type": "session.created", "session": _session(session_id)})
+        async for raw in self.ws:
+            if isinstance(raw, bytes):
+                continue
+            event = json.loads(raw)
+            kind = event.get("type")
+            if kind == APPEND:
+                audio = event["audio"]
+                await self.ws.send(self._prefix + audio + '"}')
+                if self.turn_bytes:
+                    self.turn_received += len(audio) * 3 // 4
+                    if self.turn_received >= self.turn_bytes:
+                        self.turn_received = 0
+                        await self._full_turn()
+            elif kind == "session.update":
+                await self._send({"type": "session.updated", "session": _session(session_id)})
+
+    async def _full_turn(self) -> None:
+        """The events a real turn adds around its audio, so the recorder has something to write."""
+        user, assistant, response = self.user_item_id, self.item_id, self.response_id
+        text = f"Echo turn {self.turn} of connection {self.number}."
+        for event in (
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": None,
+                "item": {
+                    "id": user,
+                    "type": "message",
+                    "status": "completed",
+                    "role": "user",
+                    "content": [{"type": "input_audio", "transcript": None}],
+                },
+            },
+            {
+                "type": "conversation.item.input_audio_transcription.completed",
+                "item_id": user,
+                "content_index": 0,
+                "transcript": f"User turn {self.turn}.",
+                "usage": TRANSCRIPTION_USAGE,
+            },
+            {"type": "response.created", "response": {"id": response, "status": "in_progress", "output": []}},
+            {
+                "type": "conversation.item.added",
+                "previous_item_id": user,
+                "item": {
+                    "id": assistant,
+                    "type": "message",
+                    "status": "in_progress",
+                    "role": "assistant",
+                    "content": [],
+                },
+            },
+            {
+                "type": "response.output_audio_transcript.done",
+                "response_id": response,
+                "item_id": assistant,
+                "output_index": 0,
+                "content_index": 0,
+                "transcript": text,
+            },
+            {
+                "type": "response.done",
+                "response": {
+                    "object": "realtime.response",
+                    "id": response,
+                    "status": "completed",
+                    "status_details": None,
+                    "output": [
+                        {
+                            "id": assistant,
+                            "type": "message",
+                            "status": "completed",
+                            "role": "assistant",
+                            "content": [{"type": "output_audio", "transcript": text}],
+                        }
+                    ],
+                    "usage": USAGE,
+                },
+            },
+        ):
+            await self._send(event)
+        self._new_turn_ids()
+
+    async def _send(self, event: dict[str, Any]) -> None:
+        await self.ws.send(json.dumps({**event, "event_id": f"event_{self.number}_{next(self.events)}"}))
+
+
+async def handle(ws: ServerConnection, *, turn_ms: int) -> None:
+    """One connection; `/turns/` in the path plays full turns."""
+    path = ws.request.path if ws.request is not None else ""
+    session = EchoSession(ws, next(_connections), turn_ms if "/turns/" in path else 0)
+    try:
+        await session.run()
+    except Exception:  # a client vanishing mid-frame is normal at the end of a phase
+        logging.getLogger(__name__).debug("connection %s ended", session.number, exc_info=True)
+
+
+async def serve_forever(host: str, port: int, turn_ms: int) -> None:
+    """Serve until killed; print the bound port on the first line of stdout."""
+    async with serve(
+        lambda ws: handle(ws, turn_ms=turn_ms),
+        host,
+        port,
+        max_size=32 * 1024 * 1024,
+        compression=None,
+        ping_interval=None,
+        backlog=4096,
+    ) as server:
+        print(server.sockets[0].getsockname()[1], flush=True)
+        await asyncio.Future()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--turn-ms", type=int, default=2000, help="audio per full turn on /turns/ paths")
+    args = parser.parse_args()
+    asyncio.run(serve_forever(args.host, args.port, args.turn_ms))
+
+
+if __name__ == "__main__":
+    main()
