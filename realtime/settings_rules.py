@@ -79,11 +79,13 @@ def _voice(value: Any, provider: Provider) -> str | None:
 def _instructions(value: Any, provider: Provider) -> str | None:
     if not isinstance(value, str) or len(value) > MAX_INSTRUCTIONS_CHARS:
         return f"Must be text of at most {MAX_INSTRUCTIONS_CHARS} characters."
+    if "\x00" in value:
+        return "Must not contain NUL characters."
     return None
 
 
 def _language(value: Any, provider: Provider) -> str | None:
-    if value == "" or (isinstance(value, str) and _LANGUAGE.match(value)):
+    if value == "" or (isinstance(value, str) and _LANGUAGE.fullmatch(value)):
         return None
     return "Must be a language code such as en, de or pt-BR, or empty to detect the language."
 

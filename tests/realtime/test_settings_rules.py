@@ -55,6 +55,8 @@ def test_empty_values_mean_defaults() -> None:
         ("vad_eagerness", "eager", "Must be one of: auto, low, medium, high."),
         ("transcription_model", "azure-speech", "Must be one of: gpt-4o-mini-transcribe,"),
         ("transcription_language", "English", "Must be a language code such as en, de or pt-BR"),
+        ("transcription_language", "en\n", "Must be a language code such as en, de or pt-BR"),
+        ("instructions", "be\x00nice", "Must not contain NUL characters."),
         ("max_output_tokens", 0, "Must be a whole number from 1 to 4096 tokens"),
         ("max_output_tokens", 1.5, "Must be a whole number from 1 to 4096 tokens"),
         ("provider_options", {"echo_cancellation": True}, "Unknown option 'echo_cancellation'; openai takes"),
