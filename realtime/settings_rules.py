@@ -79,8 +79,8 @@ def _voice(value: Any, provider: Provider) -> str | None:
 def _instructions(value: Any, provider: Provider) -> str | None:
     if not isinstance(value, str) or len(value) > MAX_INSTRUCTIONS_CHARS:
         return f"Must be text of at most {MAX_INSTRUCTIONS_CHARS} characters."
-    if "\x00" in value:
-        return "Must not contain NUL characters."
+    if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+        return "Must not contain NUL or unpaired surrogate characters."  # no database stores them
     return None
 
 
