@@ -11,10 +11,15 @@ from typing import Any
 import numpy as np
 import pytest
 from asgiref.sync import sync_to_async
+from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.urls import path
 
+from realtime.auth import websocket_stack
+from realtime.consumers import VoiceConsumer
 from realtime.simulator import RunningSimulator, SimulatorConfig, run_simulator
+from realtime.upstream import connect_upstream
 from voiceproject.asgi import application
 
 ORIGIN = (b"origin", b"http://testserver")
@@ -142,3 +147,22 @@ async def connect(user: Any, simulator: RunningSimulator) -> AsyncIterator[Calla
     yield _connect
     for browser in opened:
         await browser.communicator.disconnect()
+
+
+def recording_app(sent: list[dict[str, Any]]) -> Any:
+    """The voice route with a connector that remembers every event sent upstream."""
+
+    async def recording_connector(target: Any, *, open_timeout: float) -> Any:
+        upstream = await connect_upstream(target, open_timeout=open_timeout)
+        original_send = upstream.send
+
+        async def send(message: str) -> None:
+            sent.append(json.loads(message))
+            await original_send(message)
+
+        upstream.send = send  # type: ignore[method-assign]
+        return upstream
+
+    return websocket_stack(
+        URLRouter([path("ws/voice/", VoiceConsumer.as_asgi(connector=recording_connector))])
+    )

@@ -136,6 +136,21 @@ async def _relay_with(user: Any, sim_url: str, connector: Any) -> tuple[RelaySes
     return session, browser
 
 
+async def _talk_until_the_end(user: Any, sim_url: str, connector: Any) -> tuple[RelaySession, list[str]]:
+    """Start a session, ask for an answer (which the upstream drops), wait for the end; the
+    browser's messages as types, errors by code."""
+    session, browser = await _relay_with(user, sim_url, connector)
+    session.start()
+    while not any(isinstance(m, dict) and m.get("type") == "session.ready" for m in browser.sent):
+        await asyncio.sleep(0.01)
+    await session.on_browser_text('{"type": "text", "text": "Talk please"}')
+    await asyncio.wait_for(session._end_written.wait(), 10)
+    kinds = [
+        m["code"] if m.get("type") == "error" else m.get("type") for m in browser.sent if isinstance(m, dict)
+    ]
+    return session, kinds
+
+
 async def test_an_upstream_that_stays_away_ends_the_session_after_the_reconnect_attempts(
     user: Any, simulator: Any, sim_config: Any
 ) -> None:
@@ -143,20 +158,10 @@ async def test_an_upstream_that_stays_away_ends_the_session_after_the_reconnect_
 
     sim_config.close_mid_response = True
     connector = await _simulator_then(simulator.url, UpstreamUnavailable("gone"))
-    session, browser = await _relay_with(user, simulator.url, connector)
-    session.start()
-    while not any(isinstance(m, dict) and m.get("type") == "session.ready" for m in browser.sent):
-        await asyncio.sleep(0.01)
-
-    await session.on_browser_text('{"type": "text", "text": "Talk please"}')
-    await asyncio.wait_for(session._end_written.wait(), 10)
-
-    kinds = [
-        m.get("type") if m.get("type") != "error" else m["code"] for m in browser.sent if isinstance(m, dict)
-    ]
+    session, kinds = await _talk_until_the_end(user, simulator.url, connector)
     assert kinds.count("session.reconnecting") == 2  # one notice per attempt, two attempts allowed
     assert kinds[-1] == "upstream_closed"
-    assert browser.closed_with == 4502
+    assert session.browser.closed_with == 4502  # type: ignore[attr-defined]
     conversation = await Conversation.objects.aget(pk=session.conversation_id)
     assert (conversation.status, conversation.end_reason) == ("interrupted", "upstream_closed")
 
@@ -168,17 +173,7 @@ async def test_refused_credentials_on_reconnect_are_not_retried(
 
     sim_config.close_mid_response = True
     connector = await _simulator_then(simulator.url, UpstreamRefused("HTTP 401"))
-    session, browser = await _relay_with(user, simulator.url, connector)
-    session.start()
-    while not any(isinstance(m, dict) and m.get("type") == "session.ready" for m in browser.sent):
-        await asyncio.sleep(0.01)
-
-    await session.on_browser_text('{"type": "text", "text": "Talk please"}')
-    await asyncio.wait_for(session._end_written.wait(), 10)
-
-    kinds = [
-        m.get("type") if m.get("type") != "error" else m["code"] for m in browser.sent if isinstance(m, dict)
-    ]
+    session, kinds = await _talk_until_the_end(user, simulator.url, connector)
     assert kinds.count("session.reconnecting") == 1
     assert kinds[-1] == "upstream_auth_failed"
     conversation = await Conversation.objects.aget(pk=session.conversation_id)

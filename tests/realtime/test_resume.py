@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
-from django.urls import path
 
-from realtime.auth import websocket_stack
-from realtime.consumers import VoiceConsumer
-from realtime.upstream import connect_upstream
-from tests.realtime.conftest import ORIGIN, Browser, session_cookie
+from tests.realtime.conftest import ORIGIN, Browser, recording_app, session_cookie
 from tests.realtime.test_voice_turns import _stored
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _recording_app(sent: list[dict[str, Any]]) -> Any:
-    """The voice route with a connector that remembers every event sent upstream."""
-
-    async def recording_connector(target: Any, *, open_timeout: float) -> Any:
-        upstream = await connect_upstream(target, open_timeout=open_timeout)
-        original_send = upstream.send
-
-        async def send(message: str) -> None:
-            sent.append(json.loads(message))
-            await original_send(message)
-
-        upstream.send = send  # type: ignore[method-assign]
-        return upstream
-
-    return websocket_stack(
-        URLRouter([path("ws/voice/", VoiceConsumer.as_asgi(connector=recording_connector))])
-    )
 
 
 async def _open(app: Any, user: Any, query: str = "") -> Browser:
@@ -49,7 +24,7 @@ async def _open(app: Any, user: Any, query: str = "") -> Browser:
 async def test_a_resumed_conversation_replays_its_turns_before_new_audio_and_continues(
     user: Any, simulator: Any
 ) -> None:
-    first = await _open(_recording_app([]), user)
+    first = await _open(recording_app([]), user)
     ready = await first.until_type("session.ready")
     await first.send({"type": "text", "text": "My name is Ann"})
     answer = await first.until_type("transcript.assistant.done")
@@ -58,7 +33,7 @@ async def test_a_resumed_conversation_replays_its_turns_before_new_audio_and_con
     await first.until_closed()
 
     sent: list[dict[str, Any]] = []
-    second = await _open(_recording_app(sent), user, f"?conversation={ready['conversation_id']}")
+    second = await _open(recording_app(sent), user, f"?conversation={ready['conversation_id']}")
     resumed = await second.until_type("session.ready")
     await second.send({"type": "text", "text": "What is my name?"})
     await second.until_type("response.done")
@@ -97,7 +72,7 @@ async def test_history_replay_is_bounded_to_the_most_recent_turns(
     settings.REALTIME_HISTORY_TOKENS = 600  # about ten of these turns
 
     sent: list[dict[str, Any]] = []
-    browser = await _open(_recording_app(sent), user, f"?conversation={conversation.pk}")
+    browser = await _open(recording_app(sent), user, f"?conversation={conversation.pk}")
     await browser.until_type("session.ready")
     await browser.send({"type": "stop"})
     await browser.until_closed()
