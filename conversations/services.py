@@ -1,28 +1,22 @@
 """Every write to stored conversations goes through these functions.
 
 They take ids rather than model instances where the relay calls them, so a background writer can
-apply them in order without holding objects across awaits. Writes that could race (positions,
-usage totals) lock the conversation row.
+apply them in order without holding objects across awaits. Turns and usage go through
+conversations/writes.py, which locks the conversation row for positions and totals.
 """
 
 from __future__ import annotations
 
-import uuid
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
-from conversations.models import TOKEN_FIELDS, Conversation, Message, SessionSettings, Usage
-from conversations.transcripts import heard_text, title_from_text
-from conversations.usage import token_counts, usage_cost
-
-ConversationId = uuid.UUID | str
-COST_QUANTUM = Decimal("1e-10")
+from conversations.models import Conversation, Message, SessionSettings, Usage
+from conversations.writes import ConversationId, ConversationWrites
 
 # The status a conversation ends in when only the reason is given.
 STATUS_FOR_END_REASON: dict[str, str] = {
@@ -128,7 +122,10 @@ def conversation_reopen(*, conversation_id: ConversationId) -> None:
     )
 
 
-# --- Messages -------------------------------------------------------------------------------------
+# --- Turns and usage -----------------------------------------------------------------------------
+# Each applies one write through ConversationWrites (conversations/writes.py), which holds the
+# rules; the recorder applies several at once through `write_together`. None opens a savepoint of
+# its own: the recorder wraps every write or group in one, and other callers get a transaction.
 
 
 def message_add(
@@ -142,25 +139,16 @@ def message_add(
     response_id: str = "",
 ) -> Message:
     """Append a turn at the end of the conversation, or return it if its item is already stored."""
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        existing = Message.objects.filter(conversation=conversation, item_id=item_id).first()
-        if existing is not None:
-            return existing
-        last = conversation.messages.aggregate(last=Max("position"))["last"] or 0
-        message = Message.objects.create(
-            conversation=conversation,
-            position=last + 1,
-            item_id=item_id,
-            role=role,
-            kind=kind,
-            text=text,
-            status=status,
-            response_id=response_id,
-        )
-        if text and role == Message.Role.USER:
-            _title_from_first_user_turn(conversation.pk, text)
-    return message
+    return _write_one(
+        ConversationWrites.message_add,
+        conversation_id,
+        item_id=item_id,
+        role=role,
+        kind=kind,
+        text=text,
+        status=status,
+        response_id=response_id,
+    )
 
 
 def message_complete(
@@ -177,31 +165,27 @@ def message_complete(
     A transcript may arrive before its item was stored; the turn is then appended first. An
     interrupted answer keeps its interrupted status and gets its heard part recomputed.
     """
-    message = message_add(conversation_id=conversation_id, item_id=item_id, role=role, kind=kind)
-    message.text = text
-    if audio_duration_ms is not None:
-        message.audio_duration_ms = audio_duration_ms
-    if message.status == Message.Status.INTERRUPTED:
-        message.heard_text = heard_text(text, message.played_ms or 0, message.audio_duration_ms)
-    else:
-        message.status = Message.Status.COMPLETED
-    message.save(update_fields=["text", "audio_duration_ms", "status", "heard_text", "updated_at"])
-    if role == Message.Role.USER and text:
-        _title_from_first_user_turn(conversation_id, text)
-    return message
+    return _write_one(
+        ConversationWrites.message_complete,
+        conversation_id,
+        item_id=item_id,
+        role=role,
+        text=text,
+        kind=kind,
+        audio_duration_ms=audio_duration_ms,
+    )
 
 
 def message_transcription_failed(
     *, conversation_id: ConversationId, item_id: str, error_code: str = ""
 ) -> Message:
     """Mark a user audio turn whose transcription failed, so the gap is visible in history."""
-    message = message_add(
-        conversation_id=conversation_id, item_id=item_id, role=Message.Role.USER, kind=Message.Kind.AUDIO
+    return _write_one(
+        ConversationWrites.message_transcription_failed,
+        conversation_id,
+        item_id=item_id,
+        error_code=error_code,
     )
-    message.status = Message.Status.TRANSCRIPTION_FAILED
-    message.error_code = error_code[:100]
-    message.save(update_fields=["status", "error_code", "updated_at"])
-    return message
 
 
 def message_interrupt(
@@ -215,30 +199,16 @@ def message_interrupt(
 
     Returns None when no such assistant turn is stored (an interrupt for an unknown item).
     """
-    message = Message.objects.filter(
-        conversation_id=conversation_id, item_id=item_id, role=Message.Role.ASSISTANT
-    ).first()
-    if message is None:
+    try:
+        return _write_one(
+            ConversationWrites.message_interrupt,
+            conversation_id,
+            item_id=item_id,
+            played_ms=played_ms,
+            audio_duration_ms=audio_duration_ms,
+        )
+    except Conversation.DoesNotExist:  # deleted meanwhile: nothing to mark
         return None
-    if audio_duration_ms is not None:
-        message.audio_duration_ms = audio_duration_ms
-    if message.audio_duration_ms is not None:
-        played_ms = min(played_ms, message.audio_duration_ms)
-    message.played_ms = max(played_ms, 0)
-    message.status = Message.Status.INTERRUPTED
-    message.heard_text = heard_text(message.text, message.played_ms, message.audio_duration_ms)
-    message.save(update_fields=["played_ms", "audio_duration_ms", "status", "heard_text", "updated_at"])
-    return message
-
-
-def _title_from_first_user_turn(conversation_id: ConversationId, text: str) -> None:
-    """Title an untitled conversation after the text of its first user turn."""
-    title = title_from_text(text)
-    if title:
-        Conversation.objects.filter(pk=conversation_id, title="").update(title=title)
-
-
-# --- Usage ----------------------------------------------------------------------------------------
 
 
 def usage_record(
@@ -255,41 +225,59 @@ def usage_record(
     Returns None when a report with this upstream id was already stored (a replayed event).
     `usage` is the upstream payload: token details, or `{"type": "duration", "seconds": N}`.
     """
-    tokens = token_counts(usage)
-    seconds = usage.get("seconds") if usage.get("type") == "duration" else None
-    with transaction.atomic():
-        conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
-        if conversation.usages.filter(upstream_id=upstream_id).exists():
-            return None
-        model = model or conversation.model
-        cost = usage_cost(model, tokens)
-        if cost is not None:
-            cost = cost.quantize(COST_QUANTUM)
-        try:
-            with transaction.atomic():
-                record = Usage.objects.create(
-                    conversation=conversation,
-                    upstream_id=upstream_id[:120],
-                    kind=kind,
-                    status=status[:20],
-                    model=model[:100],
-                    duration_seconds=Decimal(str(seconds)) if isinstance(seconds, int | float) else None,
-                    cost=cost,
-                    **tokens.as_dict(),
-                )
-        except IntegrityError:
-            # Another writer stored it between our check and insert; it counted the totals.
-            return None
-        # The row is locked, so totals are summed here in Python: exact Decimal arithmetic even
-        # on SQLite, whose SQL arithmetic on decimals is floating point.
-        for name in TOKEN_FIELDS:
-            setattr(conversation, name, getattr(conversation, name) + getattr(tokens, name))
-        if cost is None:
-            conversation.unpriced_usage_count += 1
-        else:
-            conversation.cost += record.cost
-        conversation.save(update_fields=[*TOKEN_FIELDS, "cost", "unpriced_usage_count"])
-    return record
+    return _write_one(
+        ConversationWrites.usage_record,
+        conversation_id,
+        upstream_id=upstream_id,
+        kind=kind,
+        usage=usage,
+        status=status,
+        model=model,
+    )
+
+
+# The service calls `write_together` can apply in one go, and the method doing each.
+_TOGETHER: dict[Callable[..., Any], Callable[..., Any]] = {
+    message_add: ConversationWrites.message_add,
+    message_complete: ConversationWrites.message_complete,
+    message_transcription_failed: ConversationWrites.message_transcription_failed,
+    message_interrupt: ConversationWrites.message_interrupt,
+    usage_record: ConversationWrites.usage_record,
+}
+
+
+def can_write_together(write: Callable[..., Any]) -> bool:
+    """Whether `write_together` can apply this service call."""
+    return write in _TOGETHER
+
+
+def write_together(
+    conversation_id: ConversationId, writes: list[tuple[Callable[..., Any], dict[str, Any]]]
+) -> None:
+    """Apply several service calls to one conversation, in order, with one lock and one save.
+
+    Each entry is a service function of `can_write_together` and its keyword arguments. The
+    result is what calling them one by one would store, in far fewer queries.
+    """
+    item_ids = {kwargs["item_id"] for _, kwargs in writes if "item_id" in kwargs}
+    upstream_ids = {kwargs["upstream_id"] for _, kwargs in writes if "upstream_id" in kwargs}
+    with transaction.atomic(savepoint=False):
+        batch = ConversationWrites(conversation_id, item_ids=item_ids, upstream_ids=upstream_ids)
+        for write, kwargs in writes:
+            _TOGETHER[write](batch, **{k: v for k, v in kwargs.items() if k != "conversation_id"})
+        batch.save()
+
+
+def _write_one(method: Callable[..., Any], conversation_id: ConversationId, **kwargs: Any) -> Any:
+    with transaction.atomic(savepoint=False):
+        batch = ConversationWrites(
+            conversation_id,
+            item_ids=[kwargs["item_id"]] if "item_id" in kwargs else [],
+            upstream_ids=[kwargs["upstream_id"]] if "upstream_id" in kwargs else [],
+        )
+        result = method(batch, **kwargs)
+        batch.save()
+    return result
 
 
 # --- API tokens -----------------------------------------------------------------------------------

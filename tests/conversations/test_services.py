@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from conversations import services
 from conversations.models import Conversation, Message, SessionSettings, Usage
@@ -188,6 +189,32 @@ def test_a_replayed_usage_event_counts_once(conversation: Conversation) -> None:
     assert Usage.objects.filter(conversation=conversation).count() == 1
     assert conversation.total_tokens == 253
     assert conversation.cost == Decimal("0.0069656")
+
+
+def test_a_replayed_usage_event_with_an_overlong_id_counts_once(conversation: Conversation) -> None:
+    for _ in range(2):
+        services.usage_record(
+            conversation_id=conversation.pk, upstream_id="r" * 300, kind="response", usage=WORKED_EXAMPLE
+        )
+    conversation.refresh_from_db()
+
+    assert Usage.objects.get(conversation=conversation).upstream_id == "r" * 120
+    assert conversation.total_tokens == 253
+
+
+def test_usage_for_a_deleted_conversation_is_refused(conversation: Conversation) -> None:
+    conversation_id = conversation.pk
+    conversation.delete()
+
+    # Each in a savepoint of the caller's, as the recorder applies every write.
+    with pytest.raises(Conversation.DoesNotExist), transaction.atomic():
+        services.usage_record(
+            conversation_id=conversation_id, upstream_id="r", kind="response", usage=WORKED_EXAMPLE
+        )
+    with pytest.raises(Conversation.DoesNotExist), transaction.atomic():
+        services.message_add(conversation_id=conversation_id, item_id="i", role="user", kind="audio")
+    assert not Usage.objects.exists()
+    assert not Message.objects.exists()
 
 
 def test_totals_sum_several_reports_exactly(conversation: Conversation) -> None:

@@ -1,0 +1,180 @@
+"""Writes applied together store exactly what the same writes one by one would, in fewer queries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from conversations import services
+from conversations.models import Conversation, Message, Usage
+from tests.factories import GPT_REALTIME_USAGE, make_user
+
+pytestmark = pytest.mark.django_db
+
+Write = tuple[Callable[..., Any], dict[str, Any]]
+TRANSCRIPTION_USAGE = {"type": "tokens", "input_tokens": 13, "output_tokens": 5, "total_tokens": 18}
+
+
+def add(item: str, role: str = "user", **extra: Any) -> Write:
+    return services.message_add, {"item_id": item, "role": role, "kind": "audio", **extra}
+
+
+def complete(item: str, role: str, text: str, **extra: Any) -> Write:
+    return services.message_complete, {"item_id": item, "role": role, "text": text, **extra}
+
+
+def usage(upstream_id: str, kind: str = "response", **extra: Any) -> Write:
+    payload = GPT_REALTIME_USAGE if kind == "response" else TRANSCRIPTION_USAGE
+    return services.usage_record, {"upstream_id": upstream_id, "kind": kind, "usage": payload, **extra}
+
+
+def interrupt(item: str, played_ms: int, **extra: Any) -> Write:
+    return services.message_interrupt, {"item_id": item, "played_ms": played_ms, **extra}
+
+
+def failed(item: str) -> Write:
+    return services.message_transcription_failed, {"item_id": item, "error_code": "bad_audio"}
+
+
+SCENARIOS: dict[str, list[Write]] = {
+    "a full voice turn": [
+        add("u1"),
+        complete("u1", "user", "Plan a trip to Rome"),
+        usage("u1", "transcription", model="gpt-4o-transcribe"),
+        add("a1", "assistant"),
+        complete("a1", "assistant", "Rome in spring is lovely.", audio_duration_ms=2000),
+        usage("r1", status="completed"),
+    ],
+    "a transcript arriving after the answer": [
+        add("u1"),
+        add("a1", "assistant"),
+        complete("a1", "assistant", "Sure.", audio_duration_ms=800),
+        complete("u1", "user", "Can you help"),
+    ],
+    "a transcript for an item never added": [complete("u9", "user", "hello there")],
+    "an answer cut off before its transcript was done": [
+        add("a1", "assistant"),
+        interrupt("a1", 500, audio_duration_ms=1000),
+        complete("a1", "assistant", "one two three four five six"),
+    ],
+    "an interrupt clamped to the audio delivered": [
+        add("a1", "assistant"),
+        complete("a1", "assistant", "one two three", audio_duration_ms=600),
+        interrupt("a1", 5000),
+    ],
+    "an interrupt of an unknown or a user item": [add("u1"), interrupt("u1", 10), interrupt("nope", 10)],
+    "replayed items and usage": [
+        add("u1", text="typed", kind="text", status="completed"),
+        add("u1", text="typed again", kind="text", status="completed"),
+        usage("r1"),
+        usage("r1"),
+        usage("r2", model="no-such-model"),
+    ],
+    "a failed transcription, then its transcript": [add("u1"), failed("u1"), complete("u1", "user", "late")],
+    "an over-long usage id, twice": [usage("x" * 300), usage("x" * 300)],
+    "a duration usage report": [
+        (
+            services.usage_record,
+            {"upstream_id": "d1", "kind": "transcription", "usage": {"type": "duration", "seconds": 2.5}},
+        ),
+    ],
+}
+
+
+def stored(conversation: Conversation) -> dict[str, Any]:
+    """Everything the writes can change, without ids and timestamps."""
+    conversation.refresh_from_db()
+    fields = ("title", "total_tokens", "input_tokens", "output_audio_tokens", "cost", "unpriced_usage_count")
+    return {
+        "conversation": {name: getattr(conversation, name) for name in fields},
+        "messages": list(
+            conversation.messages.order_by("position").values_list(
+                "position",
+                "item_id",
+                "role",
+                "kind",
+                "text",
+                "status",
+                "heard_text",
+                "played_ms",
+                "audio_duration_ms",
+                "error_code",
+            )
+        ),
+        "usage": sorted(
+            Usage.objects.filter(conversation=conversation).values_list(
+                "upstream_id", "kind", "status", "model", "total_tokens", "cost", "duration_seconds"
+            )
+        ),
+    }
+
+
+def fresh_conversation() -> Conversation:
+    return services.conversation_start(owner=make_user(), provider="openai", model="gpt-realtime")
+
+
+def with_id(conversation: Conversation, writes: list[Write]) -> list[Write]:
+    return [(write, {"conversation_id": conversation.pk, **kwargs}) for write, kwargs in writes]
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_writes_applied_together_store_what_one_by_one_would(name: str) -> None:
+    one_by_one, together = fresh_conversation(), fresh_conversation()
+    for write, kwargs in with_id(one_by_one, SCENARIOS[name]):
+        write(**kwargs)
+
+    services.write_together(together.pk, with_id(together, SCENARIOS[name]))
+
+    assert stored(together) == stored(one_by_one)
+
+
+def test_writes_together_continue_after_stored_turns_and_keep_a_chosen_title() -> None:
+    conversation = fresh_conversation()
+    services.message_complete(conversation_id=conversation.pk, item_id="u0", role="user", text="first")
+    services.conversation_rename(conversation=conversation, title="Mine")
+
+    services.write_together(
+        conversation.pk,
+        with_id(conversation, [complete("u0", "user", "first, again"), *SCENARIOS["a full voice turn"]]),
+    )
+
+    assert stored(conversation)["conversation"]["title"] == "Mine"
+    assert [m[:2] for m in stored(conversation)["messages"]] == [(1, "u0"), (2, "u1"), (3, "a1")]
+
+
+def test_a_whole_turn_together_takes_a_handful_of_queries() -> None:
+    conversation = fresh_conversation()
+    writes = with_id(conversation, SCENARIOS["a full voice turn"])
+
+    with CaptureQueriesContext(connection) as queries:
+        services.write_together(conversation.pk, writes)
+
+    # Lock, turns, usage ids, last position, two INSERTs, the totals: not five for each of six writes.
+    assert len(queries.captured_queries) <= 7
+
+
+def test_writes_to_a_deleted_conversation_are_refused_whole() -> None:
+    conversation = fresh_conversation()
+    conversation_id = conversation.pk
+    conversation.delete()
+
+    with pytest.raises(Conversation.DoesNotExist), transaction.atomic():
+        services.write_together(conversation_id, with_id(conversation, SCENARIOS["a full voice turn"]))
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "write",
+    [services.message_add, services.usage_record, services.message_interrupt, services.message_complete],
+)
+def test_turn_and_usage_writes_can_be_applied_together(write: Callable[..., Any]) -> None:
+    assert services.can_write_together(write)
+
+
+def test_other_writes_cannot() -> None:
+    assert not services.can_write_together(services.conversation_finish)
+    assert not services.can_write_together(services.conversation_set_upstream_session)
