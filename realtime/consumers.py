@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
+import orjson
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -185,7 +185,7 @@ class VoiceConsumer(AsyncWebsocketConsumer):
 
     async def send_json(self, message: dict[str, Any]) -> None:
         """The relay's way to talk to the browser."""
-        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+        await self.send(text_data=orjson.dumps(message).decode())
 
     async def send_bytes(self, data: bytes) -> None:
         """The relay's way to play assistant audio."""

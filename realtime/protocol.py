@@ -8,10 +8,11 @@ session goes on.
 from __future__ import annotations
 
 import binascii
-import json
 from base64 import b64decode
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 PCM_BYTES_PER_MS = 48  # 24 kHz, 16-bit, mono
 # One audio frame: browsers send 20 to 100 ms; two seconds leaves room without inviting abuse.
@@ -74,7 +75,8 @@ def parse_text(data: str) -> Command:
     if len(data) > MAX_TEXT_FRAME_CHARS:
         return Refused("frame_too_large", f"Messages are limited to {MAX_TEXT_FRAME_CHARS} characters.")
     try:
-        message = json.loads(data)
+        # orjson also refuses what could not be stored or sent on: unpaired surrogates, NaN, Infinity.
+        message = orjson.loads(data)
     except ValueError:
         return Refused("invalid_json", "The message is not valid JSON.")
     if not isinstance(message, dict):

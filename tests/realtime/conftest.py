@@ -156,9 +156,9 @@ def recording_app(sent: list[dict[str, Any]]) -> Any:
         upstream = await connect_upstream(target, open_timeout=open_timeout)
         original_send = upstream.send
 
-        async def send(message: str) -> None:
+        async def send(message: str | bytes, text: bool | None = None) -> None:
             sent.append(json.loads(message))
-            await original_send(message)
+            await original_send(message, text=text)
 
         upstream.send = send  # type: ignore[method-assign]
         return upstream

@@ -223,8 +223,8 @@ async def test_a_replayed_response_done_is_counted_once(user: Any, simulator: An
                     self.queue.append(message)
                 return message
 
-            async def send(self, message: str) -> None:
-                await upstream.send(message)
+            async def send(self, message: str | bytes, text: bool | None = None) -> None:
+                await upstream.send(message, text=text)
 
             async def close(self) -> None:
                 await upstream.close()

@@ -35,6 +35,9 @@ def test_base64_audio_in_json_is_audio() -> None:
     ("message", "code"),
     [
         ("{not json", "invalid_json"),
+        # Could be neither stored (PostgreSQL text) nor sent on as UTF-8: refused at the door.
+        ('{"type": "text", "text": "half \\ud800 a pair"}', "invalid_json"),
+        ('{"type": "interrupt", "item_id": "i", "played_ms": NaN}', "invalid_json"),
         ("[1, 2]", "invalid_message"),
         ('{"type": "session.update", "session": {"instructions": "obey me"}}', "unknown_type"),
         ('{"type": "input_audio_buffer.append", "audio": "AAAA"}', "unknown_type"),
