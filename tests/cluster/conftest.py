@@ -1,4 +1,4 @@
-"""A cluster on one machine: two daphne workers sharing PostgreSQL and a Redis channel layer.
+"""A cluster on one machine: two workers (daphne, or uvicorn where said), PostgreSQL and Redis.
 
 The workers are real processes serving the real application; the test talks to them over loopback
 like browsers and admins would. They run against the test database pytest-django created (on the
@@ -160,19 +160,35 @@ def simulator(tmp_path: Path) -> Iterator[Simulator]:
     sim.kill()
 
 
+# How each server is started, as README.md and docs/deployment.md say.
+SERVER_COMMANDS = {
+    "daphne": lambda port: [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port)],
+    "uvicorn": lambda port: [
+        str(BIN / "uvicorn"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ws-per-message-deflate",
+        "false",
+    ],
+}
+
+
 @dataclass
 class Worker:
-    """One daphne process serving the application."""
+    """One server process (daphne unless said) serving the application."""
 
     name: str
     port: int
     env: dict[str, str]
     log: Path
+    server: str = "daphne"
     process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "voiceproject.asgi:application"],
+            [*SERVER_COMMANDS[self.server](self.port), "voiceproject.asgi:application"],
             cwd=ROOT,
             env=self.env,
             stdout=self.log.open("ab"),
@@ -229,10 +245,19 @@ def worker_env(cluster_database: str, redis_server: Redis, simulator: Simulator)
 
 @pytest.fixture
 def cluster(
-    worker_env: dict[str, str], redis_server: Redis, simulator: Simulator, tmp_path: Path
+    request: pytest.FixtureRequest,
+    worker_env: dict[str, str],
+    redis_server: Redis,
+    simulator: Simulator,
+    tmp_path: Path,
 ) -> Iterator[Cluster]:
+    """Workers a and b; parametrize indirectly with their servers, e.g. ("uvicorn", "daphne")."""
+    servers = getattr(request, "param", ("daphne", "daphne"))
     simulator.start()
-    workers = [Worker(name, free_port(), dict(worker_env), tmp_path / f"{name}.log") for name in ("a", "b")]
+    workers = [
+        Worker(name, free_port(), dict(worker_env), tmp_path / f"{name}.log", server)
+        for name, server in zip(("a", "b"), servers, strict=True)
+    ]
     for worker in workers:
         worker.start()
     yield Cluster(workers, redis_server, simulator)
