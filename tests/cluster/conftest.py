@@ -265,6 +265,21 @@ def cluster(
         worker.stop()
         # Shown by pytest only when the test failed.
         print(f"--- worker {worker.name} ---\n{worker.output()[-6000:]}")
+    _wait_for_worker_connections_to_close()
+
+
+def _wait_for_worker_connections_to_close(timeout_s: float = 5.0) -> None:
+    """PostgreSQL drops a killed worker's sessions a moment later; the test database must not see them."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
 
 
 @sync_to_async
