@@ -22,19 +22,29 @@ FIXED_VARIANTS = {
     100: [
         "tcp-proxy",
         "bare",
+        "bare-nodeflate",
         "daphne",
         "uvicorn",
         "uvicorn-nodeflate",
+        "uvicorn-nodeflate-asyncio",
         "daphne+turns",
-        "uvicorn+turns",
-        "uvicorn+turns-nopersist",
-        "uvicorn+turns-fixdispatch",
-        "uvicorn+turns-fixall",
+        "daphne+turns-nopersist",
+        "uvicorn-nodeflate+turns",
+        "uvicorn-nodeflate+turns-nopersist",
     ],
-    20: ["tcp-proxy", "bare", "daphne", "uvicorn-nodeflate"],
+    20: ["tcp-proxy", "bare-nodeflate", "daphne", "uvicorn-nodeflate"],
 }
-CAPACITY_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "uvicorn+turns", "uvicorn+turns-nopersist"]
-QUICK_VARIANTS = ["bare", "daphne", "uvicorn", "uvicorn+turns"]
+CAPACITY_VARIANTS = [
+    "bare",
+    "bare-nodeflate",
+    "daphne",
+    "uvicorn-nodeflate",
+    "daphne+turns",
+    "daphne+turns-nopersist",
+    "uvicorn-nodeflate+turns",
+    "uvicorn-nodeflate+turns-nopersist",
+]
+QUICK_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "daphne+turns"]
 STEP = 25
 
 
@@ -43,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="2 sessions, 2 s phases, no capacity search")
     parser.add_argument("--sessions", type=int, default=100, help="sessions of the fixed-load table")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured window of each phase")
-    parser.add_argument("--budget-s", type=float, default=420.0, help="stop capacity searches after this")
+    parser.add_argument("--budget-s", type=float, default=720.0, help="stop capacity searches after this")
     parser.add_argument("--max-sessions", type=int, default=800, help="capacity searches stop here")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
     parser.add_argument("--variants", default="", help="comma-separated variants of the fixed-load phases")
@@ -66,12 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     bench.setup(users=args.sessions + 10 if args.quick else max(args.sessions, args.max_sessions) + 10)
     capacity: dict[str, dict[str, Any]] = {}
     profiles: list[dict[str, Any]] = []
+    writes: dict[str, Any] = {}
     try:
         frames = [100] if args.quick else list(FIXED_VARIANTS)
         for frame_ms in frames:
             chosen = args.variants.split(",") if args.variants else None
             for name in chosen or (QUICK_VARIANTS if args.quick else FIXED_VARIANTS[frame_ms]):
                 bench.measure(name, args.sessions, frame_ms)
+        writes = bench.measure_writes(turns=30 if args.quick else 300)
         if not args.quick:
             for name in CAPACITY_VARIANTS:
                 capacity[name] = search_capacity(bench, name, 100, args)
@@ -93,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "phases": bench.phases,
         "capacity": capacity,
+        "writes": writes,
         "profiles": profiles,
     }
     (args.results / "results.json").write_text(json.dumps(results, indent=1))

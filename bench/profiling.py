@@ -18,8 +18,8 @@ from bench.runner import Bench
 PY_SPY = "py-spy"
 PROFILED = [
     ("daphne", "daphne, echo only"),
-    ("uvicorn", "uvicorn (defaults), echo only"),
-    ("uvicorn+turns", "uvicorn (defaults), full turns"),
+    ("uvicorn-nodeflate", "uvicorn, no deflate, echo only"),
+    ("daphne+turns", "daphne, full turns"),
 ]
 CLOSE_OLD = "Channels' close_old_connections before every message (both threads)"
 # Named costs on the audio path, counted wherever they appear in a stack (inclusive).

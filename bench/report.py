@@ -20,13 +20,20 @@ from bench.runner import LATE_MS, ROOT, THRESHOLD_MS, VARIANTS
 CHART_VARIANTS = [
     "tcp-proxy",
     "bare",
+    "bare-nodeflate",
     "daphne",
-    "uvicorn",
     "uvicorn-nodeflate",
-    "uvicorn+turns",
-    "uvicorn+turns-nopersist",
-    "uvicorn+turns-fixall",
+    "daphne+turns",
+    "daphne+turns-nopersist",
+    "uvicorn-nodeflate+turns",
+    "uvicorn-nodeflate+turns-nopersist",
 ]
+# Server pairs whose capacity with and without persistence shows what storing costs.
+PERSISTENCE_PAIRS = [
+    ("daphne+turns", "daphne+turns-nopersist", "daphne"),
+    ("uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist", "uvicorn, no deflate"),
+]
+LATENCY_VARIANTS = ("daphne", "uvicorn-nodeflate", "daphne+turns", "uvicorn-nodeflate+turns")
 TARGETS = {"p50_ms": 1.0, "p99_ms": 5.0, "capacity_ratio": 1.5, "persistence_cost": 0.10, "mib": 1.0}
 
 
@@ -111,6 +118,13 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"- **Capacity**: the most sessions (in steps of 25) with p99 added delay ≤ {THRESHOLD_MS:g} ms,",
         "  no lost frame, no error and every session connected, 100 ms frames. The search grows by half",
         "  from the fixed load until a step fails, then halves the gap.",
+        "- **Servers**: `daphne` with its defaults (it does not negotiate permessage-deflate);",
+        "  `uvicorn` with its defaults, which accept the permessage-deflate that browsers and the",
+        "  clients offer; **no deflate** is uvicorn with `--ws-per-message-deflate false`. uvloop is",
+        "  installed (requirements.txt), so uvicorn runs on it unless `--loop asyncio` says otherwise.",
+        "  The bare relay runs under uvicorn both ways, so it is compared with its best.",
+        "- **Writes per turn** (`bench/writes.py`): the six service calls the recorder applies for one",
+        "  of the stand-in's full turns, timed alone on the app's core against a fresh SQLite file.",
         "- Each phase starts a fresh server process. Every phase records how much CPU other processes",
         "  took on each core; one that failed while others used over 10% of a core is measured again",
         "  (both attempts are in results.json). **harness-bound** marks phases where the clients' core",
@@ -228,7 +242,7 @@ def targets_section(results: dict[str, Any]) -> list[str]:
     def line(target: str, measured: str, met: bool | None) -> None:
         out.append(f"| {target} | {measured} | {'yes' if met else 'no' if met is not None else 'n/a'} |")
 
-    for variant in ("daphne", "uvicorn", "uvicorn-nodeflate", "uvicorn+turns", "uvicorn+turns-fixall"):
+    for variant in LATENCY_VARIANTS:
         for frame_ms in (100, 20):
             r = find(results, variant, n, frame_ms)
             if r is None:
@@ -236,25 +250,28 @@ def targets_section(results: dict[str, Any]) -> list[str]:
             label = f"{VARIANTS[variant].label}, {n} sessions, {frame_ms} ms frames"
             line(f"added p50 ≤ 1 ms ({label})", f"{r['added_p50_ms']:.2f} ms", r["added_p50_ms"] <= 1)
             line(f"added p99 ≤ 5 ms ({label})", f"{r['added_p99_ms']:.2f} ms", r["added_p99_ms"] <= 5)
-    bare = caps.get("bare")
-    for variant in ("daphne", "uvicorn", "uvicorn-nodeflate"):
+    bares = [caps[b] for b in ("bare", "bare-nodeflate") if caps.get(b)]
+    bare = max(bares, key=lambda c: c["sessions"], default=None)
+    for variant in ("daphne", "uvicorn-nodeflate", "daphne+turns", "uvicorn-nodeflate+turns"):
         cap = caps.get(variant)
         if cap and bare and bare["sessions"]:
             ratio = cap["sessions"] / bare["sessions"]
             line(
-                f"capacity ≥ 1.5× the bare relay's ({VARIANTS[variant].label})",
+                f"capacity ≥ 1.5× the bare relay's best ({VARIANTS[variant].label}"
+                f" vs {VARIANTS[bare['variant']].label})",
                 f"{capacity_text(cap)} vs {capacity_text(bare)} = {ratio:.2f}×",
                 ratio >= 1.5,
             )
-    on, off = caps.get("uvicorn+turns"), caps.get("uvicorn+turns-nopersist")
-    if on and off and off["sessions"]:
-        cost = 1 - on["sessions"] / off["sessions"]
-        line(
-            "persistence costs ≤ 10% of capacity (uvicorn, full turns, on vs off)",
-            f"{capacity_text(on)} vs {capacity_text(off)}: {cost:.0%}",
-            cost <= 0.10,
-        )
-    for variant in ("daphne", "uvicorn", "uvicorn-nodeflate", "uvicorn+turns"):
+    for on_name, off_name, label in PERSISTENCE_PAIRS:
+        on, off = caps.get(on_name), caps.get(off_name)
+        if on and off and off["sessions"]:
+            cost = 1 - on["sessions"] / off["sessions"]
+            line(
+                f"persistence costs ≤ 10% of capacity ({label}, full turns, on vs off)",
+                f"{capacity_text(on)} vs {capacity_text(off)}: {cost:.0%}",
+                cost <= 0.10,
+            )
+    for variant in LATENCY_VARIANTS:
         r = find(results, variant, n, 100)
         if r is not None and "mib_per_session" in r:
             line(
@@ -273,57 +290,139 @@ def _pair(results: dict[str, Any], a: str, b: str) -> str:
     if ra is None or rb is None or "added_p50_ms" not in ra or "added_p50_ms" not in rb:
         return "(not measured in this run)"
     return (
-        f"{n} sessions: added p50 {rb['added_p50_ms']:.1f} → {ra['added_p50_ms']:.1f} ms,"
-        f" p99 {rb['added_p99_ms']:.1f} → {ra['added_p99_ms']:.1f} ms,"
+        f"{n} sessions: added p50 {rb['added_p50_ms']:.2f} → {ra['added_p50_ms']:.2f} ms,"
+        f" p99 {rb['added_p99_ms']:.2f} → {ra['added_p99_ms']:.2f} ms,"
         f" lost {rb['frames_lost']} → {ra['frames_lost']},"
         f" server CPU {rb.get('app_cpu_util', 0):.0%} → {ra.get('app_cpu_util', 0):.0%} of a core"
     )
 
 
+def _persistence_share(results: dict[str, Any], on: str, off: str) -> str:
+    """How much of a core storing full turns took at the fixed load: CPU with it minus without."""
+    n = results["settings"]["sessions"]
+    ra, rb = find(results, on, n, 100), find(results, off, n, 100)
+    if ra is None or rb is None or "app_cpu_util" not in ra or "app_cpu_util" not in rb:
+        return "(not measured in this run)"
+    return f"{ra['app_cpu_util'] - rb['app_cpu_util']:.0%} of a core"
+
+
 def findings_section(results: dict[str, Any]) -> list[str]:
-    """Why the numbers are what they are, with the proposed fixes measured as bench-only patches."""
-    return [
-        "## Why, and what would fix it",
+    """What was done to make the relay fast, and why what is not met is not."""
+    n = results["settings"]["sessions"]
+    writes = results.get("writes") or {}
+    turns_per_s = n / 2  # one full turn per 2 s of audio per session
+    if writes:
+        alone, turn, ten = (writes[f"cpu_ms_per_turn_{k}"] for k in ("each_write", "turn", "ten_turns"))
+        cost_lines = [
+            "`bench/writes.py` times one turn's six writes alone on the app's core:"
+            f" {alone:.1f} ms of CPU ({writes['queries_per_turn_each_write']} queries) when each has",
+            f"its own transaction, {turn:.1f} ms ({writes['queries_per_turn_turn']} queries) when"
+            f" the turn's writes go together, {ten:.1f} ms when ten turns do; {n} sessions",
+            f"write {turns_per_s:g} turns a second here, so about {turn * turns_per_s / 1000:.0%}"
+            f" of a core when each turn's writes go together.",
+        ]
+    else:
+        cost_lines = ["(`bench/writes.py` did not run.)"]
+    out = [
+        "## What was done, and what is left",
         "",
-        "The fixes below are measured as patches applied by `bench/asgi_app.py` (`BENCH_FIXES`), not",
-        "as changes to the app; their rows are labelled *bench patch*.",
+        "In the app (this file's history in git holds the runs from before these changes):",
         "",
-        "1. **Every audio frame waits for the database thread.** Channels 4.3's",
-        "   `AsyncConsumer.dispatch` runs `close_old_connections` through `sync_to_async` before every",
-        "   message, so each browser frame makes a round trip through asgiref's single database thread,",
-        "   queues behind whatever the recorder is writing there, and costs a thread hand-off",
-        "   (`ThreadPoolExecutor.submit`, `RLock`, `call_soon_threadsafe`). Fix: override",
-        "   `VoiceConsumer.dispatch` in `realtime/consumers.py` to call `self.websocket_receive(message)`",
-        "   directly for `websocket.receive` and `super().dispatch(message)` otherwise (frames never use",
-        "   the database; connect and disconnect keep the clean-up). Measured (full turns, uvicorn):",
-        f"   {_pair(results, 'uvicorn+turns-fixdispatch', 'uvicorn+turns')}.",
-        "2. **The recorder opens a database connection per write and commits each row on its own.**",
-        "   `DATABASES` has `conn_max_age=0` (`voiceproject/settings.py`) and Channels'",
-        "   `database_sync_to_async` closes connections before and after every call, so each",
-        "   `Recorder._apply` connects, writes a few queries and commits (an fsync on SQLite's rollback",
-        "   journal). With a turn every 2 s per session that is the largest cost in the process. Fix:",
-        "   `dj_database_url.parse(..., conn_max_age=600, conn_health_checks=True)`; on SQLite",
-        '   `OPTIONS={"init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=NORMAL"}`; and in',
-        "   `realtime/recorder.py` let `_run` take every entry already queued and apply them in one",
-        "   `database_sync_to_async` call inside one `transaction.atomic()` (order kept, one commit).",
-        "3. **uvicorn compresses every audio frame.** Browsers offer permessage-deflate and uvicorn",
-        "   accepts it by default, so each PCM frame is deflated (it barely compresses) and the",
-        "   browser inflates it. Fix: `--ws-per-message-deflate false` (daphne does not negotiate it).",
-        f"   Measured (echo only): {_pair(results, 'uvicorn-nodeflate', 'uvicorn')}.",
-        "4. **The audio path's own work.** `RelaySession._append` builds a `str` that websockets",
-        "   encodes to UTF-8 again; send bytes as a text frame instead",
-        "   (`ws.send(head + binascii.b2a_base64(pcm, newline=False) + tail, text=True)` with the",
-        "   envelope's two halves as bytes constants),",
-        "   and decode deltas with `binascii.a2b_base64` (no `str.encode` copy). `json.loads` of each",
-        "   upstream event (`RelaySession._on_upstream`) and `json.dumps` in `VoiceConsumer.send_json`",
-        "   would be about twice as fast with orjson (not installed, so not measured). Fixes 1-4",
-        "   together (with `--ws-per-message-deflate false`), full turns:",
-        f"   {_pair(results, 'uvicorn+turns-fixall', 'uvicorn+turns')}.",
-        "5. **What is left** is the price of the stack itself: per frame, Channels' middleware and",
-        "   consumer dispatch, the ASGI server's WebSocket protocol (autobahn and Twisted in daphne)",
-        "   and two loopback hops with their wake-ups; the TCP forwarder's row is that floor alone.",
+        "1. **No audio frame waits for the database thread.** `VoiceConsumer.dispatch` hands",
+        "   `websocket.receive` straight to the relay; Channels would otherwise send every frame",
+        "   through `close_old_connections` in asgiref's one database thread, behind the recorder.",
+        "2. **The recorder writes in batches**: everything queued meanwhile goes in one",
+        "   `database_sync_to_async` call and one transaction, on a persistent connection",
+        "   (`CONN_MAX_AGE`), with SQLite in WAL mode and `synchronous=NORMAL`.",
+        "3. **A run of turn and usage writes goes together** (`conversations/writes.py`): one lock",
+        "   of the conversation, one read of the turns and usage reports they touch, one INSERT per",
+        "   table and one UPDATE of the totals, instead of a lock and several queries per write; a",
+        "   bad write makes the run fall back to one savepoint per write, so it spoils no other.",
+        "4. **Recorders take turns at the database thread and rest** (`realtime/recorder.py`,",
+        "   `WRITE_SHARE`): after each write the next waits as long as it took, so a burst of every",
+        "   session's writes takes at most half of the process's time from the audio, and the",
+        "   batches that grow meanwhile are cheaper per turn.",
+        "5. **The audio path does one base64 pass and no JSON encoding of audio**: appends are built",
+        "   as UTF-8 bytes around `binascii.b2a_base64` and sent as a text frame; deltas are decoded",
+        "   with `binascii.a2b_base64`; upstream events, browser messages and browser events are",
+        "   parsed and serialized by orjson.",
+        "6. **uvloop** is a dependency, so uvicorn runs on it. Measured here:",
+        f"   {_pair(results, 'uvicorn-nodeflate', 'uvicorn-nodeflate-asyncio')}.",
+        "7. **No permessage-deflate.** uvicorn accepts the deflate browsers offer by default and",
+        "   then compresses every PCM frame, which barely compresses. Measured here:",
+        f"   {_pair(results, 'uvicorn-nodeflate', 'uvicorn')}. Serve with",
+        "   `--ws-per-message-deflate false` (daphne does not negotiate it).",
+        "",
+        "What persistence costs: with full turns the stand-in has every session write a turn, six",
+        "writes, for every 2 s of audio, several times the turn rate of a spoken conversation (an",
+        "utterance and its answer usually take 5 to 15 s). Storing took"
+        f" {_persistence_share(results, 'daphne+turns', 'daphne+turns-nopersist')} under daphne and"
+        f" {_persistence_share(results, 'uvicorn-nodeflate+turns', 'uvicorn-nodeflate+turns-nopersist')}",
+        f"under uvicorn at {n} sessions (the server's CPU with persistence on minus off).",
+        *cost_lines,
         "",
     ]
+    unmet = unmet_reasons(results)
+    if unmet:
+        out += ["Where a target is not met, and why:", "", *unmet, ""]
+    return out
+
+
+def unmet_reasons(results: dict[str, Any]) -> list[str]:
+    """A bullet for each kind of target this run missed, saying why."""
+    n = results["settings"]["sessions"]
+    caps = results.get("capacity") or {}
+    out: list[str] = []
+    costs = [
+        1 - caps[on]["sessions"] / caps[off]["sessions"]
+        for on, off, _ in PERSISTENCE_PAIRS
+        if caps.get(on) and caps.get(off) and caps[off]["sessions"]
+    ]
+    if any(cost > 0.10 for cost in costs):
+        out += [
+            "- **Persistence costs more than 10% of capacity.** Every write is Django's ORM building",
+            "  SQL in the same process, on the same core, as the audio (see the full-turns profile",
+            "  below); at this harness's turn rate that is a large share of the core. A separate",
+            "  writer process fed through the channel layer would move the cost off the relay's core",
+            "  rather than remove it.",
+        ]
+    slow = [
+        v
+        for v in LATENCY_VARIANTS
+        if (r := find(results, v, n, 100)) and (r["added_p50_ms"] > 1 or r["added_p99_ms"] > 5)
+    ]
+    if slow:
+        floor = find(results, "tcp-proxy", n, 100)
+        floor_text = (
+            f" (here {floor['added_p50_ms']:.2f} ms p50 and {floor['added_p99_ms']:.2f} ms p99)"
+            if floor
+            else ""
+        )
+        out += [
+            f"- **Added delay over target at {n} sessions, 100 ms frames** for"
+            f" {', '.join(VARIANTS[v].label for v in slow)}. Per frame the stack costs Channels'",
+            "  middleware and consumer dispatch, the ASGI server's WebSocket protocol (autobahn and",
+            "  Twisted in daphne, websockets in uvicorn) and two loopback hops with their wake-ups;",
+            f"  the TCP forwarder's row is the hops alone{floor_text}. With full turns the stand-in",
+            "  plays every session's turn within the same 100 ms (sessions start one frame apart), so",
+            "  every two seconds all the writes arrive at once and the audio shares the core with them.",
+        ]
+    twenty = [r for v in LATENCY_VARIANTS if (r := find(results, v, n, 20))]
+    if any(r["added_p50_ms"] > 1 or r["added_p99_ms"] > 5 for r in twenty):
+        out += [
+            "- **20 ms frames** are five times the frames for the same audio, and every frame pays",
+            "  the per-frame price above; where the clients' own core was the limit the rows are",
+            "  marked *harness-bound* and say more about the harness than the relay.",
+        ]
+    bares = [caps[b]["sessions"] for b in ("bare", "bare-nodeflate") if caps.get(b)]
+    apps = [caps[v]["sessions"] for v in ("daphne", "uvicorn-nodeflate") if caps.get(v)]
+    if bares and apps and max(apps) < 1.5 * max(bares):
+        out += [
+            "- **Capacity against the bare relay's best.** Served without deflate on uvicorn and",
+            "  uvloop, the bare relay does little more than the app's audio path (no Channels, no",
+            "  checks, no records), so the app holds about as many sessions, not half as many more.",
+        ]
+    return out
 
 
 def profile_section(results: dict[str, Any]) -> list[str]:

@@ -49,39 +49,26 @@ class Variant:
     env: dict[str, str] = field(default_factory=dict)
 
 
+# uvicorn's switch for permessage-deflate, which it negotiates by default; see docs/benchmarks.md.
+NO_DEFLATE = ("--ws-per-message-deflate", "false")
+
 VARIANTS = {
     v.name: v
     for v in (
         Variant("direct", "direct (no relay)", "", target="direct"),
         Variant("tcp-proxy", "TCP forwarder (floor)", "tcp-proxy", app="", target="direct"),
         Variant("bare", "bare relay (uvicorn)", "uvicorn", app="bench.bare_relay:app", target="bare"),
+        Variant(
+            "bare-nodeflate",
+            "bare relay (uvicorn, no deflate)",
+            "uvicorn",
+            app="bench.bare_relay:app",
+            target="bare",
+            server_args=NO_DEFLATE,
+        ),
         Variant("daphne", "app, daphne", "daphne"),
         Variant("uvicorn", "app, uvicorn", "uvicorn"),
         Variant("daphne+turns", "app, daphne, full turns", "daphne", turns=True),
-        Variant("uvicorn+turns", "app, uvicorn, full turns", "uvicorn", turns=True),
-        Variant(
-            "uvicorn-nodeflate",
-            "app, uvicorn --ws-per-message-deflate false",
-            "uvicorn",
-            server_args=("--ws-per-message-deflate", "false"),
-        ),
-        Variant(
-            "uvicorn+turns-fixdispatch",
-            "app, uvicorn, full turns, proposed fix 1 (bench patch)",
-            "uvicorn",
-            app="bench.asgi_app:application",
-            turns=True,
-            env={"BENCH_FIXES": "dispatch"},
-        ),
-        Variant(
-            "uvicorn+turns-fixall",
-            "app, uvicorn, full turns, proposed fixes 1-3 (bench patch)",
-            "uvicorn",
-            app="bench.asgi_app:application",
-            turns=True,
-            env={"BENCH_FIXES": "dispatch,db,wire"},
-            server_args=("--ws-per-message-deflate", "false"),
-        ),
         Variant(
             "daphne+turns-nopersist",
             "app, daphne, full turns, persistence off",
@@ -90,11 +77,26 @@ VARIANTS = {
             turns=True,
             env={"BENCH_PERSISTENCE": "off"},
         ),
+        Variant("uvicorn-nodeflate", "app, uvicorn, no deflate", "uvicorn", server_args=NO_DEFLATE),
         Variant(
-            "uvicorn+turns-nopersist",
-            "app, uvicorn, full turns, persistence off",
+            "uvicorn-nodeflate-asyncio",
+            "app, uvicorn, no deflate, asyncio loop",
+            "uvicorn",
+            server_args=(*NO_DEFLATE, "--loop", "asyncio"),
+        ),
+        Variant(
+            "uvicorn-nodeflate+turns",
+            "app, uvicorn, no deflate, full turns",
+            "uvicorn",
+            server_args=NO_DEFLATE,
+            turns=True,
+        ),
+        Variant(
+            "uvicorn-nodeflate+turns-nopersist",
+            "app, uvicorn, no deflate, full turns, persistence off",
             "uvicorn",
             app="bench.asgi_app:application",
+            server_args=NO_DEFLATE,
             turns=True,
             env={"BENCH_PERSISTENCE": "off"},
         ),
@@ -240,6 +242,28 @@ class Bench:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def measure_writes(self, turns: int) -> dict[str, Any]:
+        """The recorder's CPU cost per full turn, alone on the app's core (bench.writes)."""
+        db = self.out / "writes.sqlite3"
+        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            path.unlink(missing_ok=True)
+        self.log("timing the recorder's writes per turn")
+        command = [PY, "-m", "bench.writes", "--database", f"sqlite:///{db}", "--turns", str(turns)]
+        process = self.spawn(APP_CORE, command, env=self.env, stdout=subprocess.PIPE, text=True)
+        out, _ = process.communicate(timeout=300)
+        if process.returncode != 0:
+            self.log(f"  bench.writes failed (exit {process.returncode})")
+            return {}
+        result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+        self.log(
+            "  per turn: "
+            + ", ".join(
+                f"{result[f'cpu_ms_per_turn_{k}']:.2f} ms, {result[f'queries_per_turn_{k}']} queries ({k})"
+                for k in ("each_write", "turn", "ten_turns")
+            )
+        )
+        return result
 
     # --- Phases --------------------------------------------------------------------------------
 

@@ -1,0 +1,129 @@
+"""What persistence costs per turn: the recorder's writes for one full turn, timed in isolation.
+
+The relay queues six service calls for each of the stand-in's full turns (two turns added, two
+completed, two usage reports); this applies exactly those through `Recorder._write_all`, as the
+recorder does, against a fresh database, and prints one JSON line: queries and CPU milliseconds per
+turn when every write has its own transaction (events far apart, a quiet server), when a turn's
+writes share one (they arrive together, as the stand-in sends them), and when ten turns do (a busy
+recorder catching up).
+
+python -m bench.writes --database sqlite:///bench/results/writes.sqlite3 [--turns 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from typing import Any
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.writes", description=__doc__)
+    parser.add_argument("--database", required=True, help="a DATABASE_URL; its tables are created")
+    parser.add_argument("--turns", type=int, default=300)
+    args = parser.parse_args(argv)
+    os.environ["DATABASE_URL"] = args.database
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
+
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    call_command("migrate", verbosity=0)
+    writes = turn_writes()
+    result: dict[str, Any] = {"database": connection.vendor}
+    for name, per_batch in (("each_write", 0), ("turn", 1), ("ten_turns", 10)):
+        with CaptureQueriesContext(connection) as queries:
+            writes(per_batch * 10_000, 1, per_batch)
+        result[f"queries_per_turn_{name}"] = len(queries.captured_queries)
+        writes(per_batch * 100_000, 20 * max(per_batch, 1), per_batch)  # warm-up
+        started = time.process_time()
+        writes(per_batch * 1_000_000 + 1_000, args.turns, per_batch)
+        result[f"cpu_ms_per_turn_{name}"] = (time.process_time() - started) / args.turns * 1000
+    print(json.dumps(result))
+    return 0
+
+
+def turn_writes() -> Any:
+    """A function writing `count` turns numbered from `first`, `per_batch` turns per transaction."""
+    from django.contrib.auth import get_user_model
+
+    from bench.standin import TRANSCRIPTION_USAGE, USAGE
+    from conversations import services
+    from realtime.recorder import Recorder
+
+    user, _ = get_user_model().objects.get_or_create(username="bench-writes")
+    conversation = services.conversation_start(owner=user, provider="openai", model="gpt-realtime")
+    recorder = Recorder()
+    cid = conversation.pk
+
+    def one_turn(n: int) -> list[tuple[Any, dict[str, Any]]]:
+        """The service calls RelaySession queues for one of the stand-in's full turns."""
+        user_item, assistant_item, response = f"item_{n}_user", f"item_{n}", f"resp_{n}"
+        return [
+            (
+                services.message_add,
+                {"conversation_id": cid, "item_id": user_item, "role": "user", "kind": "audio"},
+            ),
+            (
+                services.message_complete,
+                {"conversation_id": cid, "item_id": user_item, "role": "user", "text": f"User turn {n}."},
+            ),
+            (
+                services.usage_record,
+                {
+                    "conversation_id": cid,
+                    "upstream_id": user_item,
+                    "kind": "transcription",
+                    "usage": TRANSCRIPTION_USAGE,
+                    "status": "completed",
+                    "model": "gpt-4o-transcribe",
+                },
+            ),
+            (
+                services.message_add,
+                {"conversation_id": cid, "item_id": assistant_item, "role": "assistant", "kind": "audio"},
+            ),
+            (
+                services.message_complete,
+                {
+                    "conversation_id": cid,
+                    "item_id": assistant_item,
+                    "role": "assistant",
+                    "text": f"Echo turn {n}.",
+                    "audio_duration_ms": 2000,
+                },
+            ),
+            (
+                services.usage_record,
+                {
+                    "conversation_id": cid,
+                    "upstream_id": response,
+                    "kind": "response",
+                    "usage": USAGE,
+                    "status": "completed",
+                },
+            ),
+        ]
+
+    def write(first: int, count: int, per_batch: int) -> None:
+        """Turns `first`... in transactions of `per_batch` turns each (0: of one write each)."""
+        if per_batch == 0:
+            for n in range(first, first + count):
+                for entry in one_turn(n):
+                    recorder._write_all([entry])
+            return
+        for start in range(first, first + count, per_batch):
+            batch = [w for n in range(start, min(start + per_batch, first + count)) for w in one_turn(n)]
+            recorder._write_all(batch)
+
+    return write
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
