@@ -251,31 +251,32 @@ def can_write_together(write: Callable[..., Any]) -> bool:
     return write in _TOGETHER
 
 
-def write_together(
-    conversation_id: ConversationId, writes: list[tuple[Callable[..., Any], dict[str, Any]]]
-) -> None:
-    """Apply several service calls to one conversation, in order, with one lock and one save.
+def write_together(writes: list[tuple[Callable[..., Any], dict[str, Any]]]) -> None:
+    """Apply several service calls, to one conversation or many, in order, with one lock and one save.
 
     Each entry is a service function of `can_write_together` and its keyword arguments. The
     result is what calling them one by one would store, in far fewer queries.
     """
-    item_ids = {kwargs["item_id"] for _, kwargs in writes if "item_id" in kwargs}
-    upstream_ids = {kwargs["upstream_id"] for _, kwargs in writes if "upstream_id" in kwargs}
+    conversation_ids = {kwargs["conversation_id"] for _, kwargs in writes}
+    item_ids = {(kwargs["conversation_id"], kwargs["item_id"]) for _, kwargs in writes if "item_id" in kwargs}
+    upstream_ids = {
+        (kwargs["conversation_id"], kwargs["upstream_id"]) for _, kwargs in writes if "upstream_id" in kwargs
+    }
     with transaction.atomic(savepoint=False):
-        batch = ConversationWrites(conversation_id, item_ids=item_ids, upstream_ids=upstream_ids)
+        batch = ConversationWrites(conversation_ids, item_ids=item_ids, upstream_ids=upstream_ids)
         for write, kwargs in writes:
-            _TOGETHER[write](batch, **{k: v for k, v in kwargs.items() if k != "conversation_id"})
+            _TOGETHER[write](batch, **kwargs)
         batch.save()
 
 
 def _write_one(method: Callable[..., Any], conversation_id: ConversationId, **kwargs: Any) -> Any:
     with transaction.atomic(savepoint=False):
         batch = ConversationWrites(
-            conversation_id,
-            item_ids=[kwargs["item_id"]] if "item_id" in kwargs else [],
-            upstream_ids=[kwargs["upstream_id"]] if "upstream_id" in kwargs else [],
+            [conversation_id],
+            item_ids=[(conversation_id, kwargs["item_id"])] if "item_id" in kwargs else [],
+            upstream_ids=[(conversation_id, kwargs["upstream_id"])] if "upstream_id" in kwargs else [],
         )
-        result = method(batch, **kwargs)
+        result = method(batch, conversation_id=conversation_id, **kwargs)
         batch.save()
     return result
 

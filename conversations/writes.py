@@ -1,10 +1,11 @@
-"""Writes to one conversation, applied together: turns in order, usage exactly once, in a few queries.
+"""Writes to conversations, applied together: turns in order, usage exactly once, in a few queries.
 
-A `ConversationWrites` locks the conversation row once, reads the turns and usage reports the
-writes refer to, applies every write in memory in the order given, then stores the result with one
-INSERT per table and one UPDATE of the conversation's totals. The recorder hands it all the writes
-that queued up for a session, so a busy worker writes a whole turn in the queries one write would
-take; `conversations.services` applies single writes through it too, so the rules live here once.
+A `ConversationWrites` locks the conversations it is given in one query, reads the turns and usage
+reports the writes refer to, applies every write in memory in the order given, then stores the
+result with one INSERT per table and one batch of UPDATEs. The recorder hands it every write
+that queued up in a worker, across all its sessions, so a busy worker stores a turn of each of
+dozens of conversations in the queries one write would take; `conversations.services` applies
+single writes through it too, so the rules live here once.
 
 Use it inside a transaction; `save()` must be called for anything to be stored.
 """
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from conversations.models import TOKEN_FIELDS, Conversation, Message, Usage
 from conversations.transcripts import heard_text, title_from_text
@@ -41,50 +42,50 @@ COMPLETE_FIELDS = [
 
 
 class ConversationWrites:
-    """The writes of one transaction to one conversation, applied in memory and stored by `save()`."""
+    """The writes of one transaction to some conversations, applied in memory and stored by `save()`."""
 
     def __init__(
         self,
-        conversation_id: ConversationId,
+        conversation_ids: Iterable[ConversationId],
         *,
-        item_ids: Iterable[str] = (),
-        upstream_ids: Iterable[str] = (),
+        item_ids: Iterable[tuple[ConversationId, str]] = (),
+        upstream_ids: Iterable[tuple[ConversationId, str]] = (),
     ) -> None:
-        """Lock the conversation and read the turns and usage reports these writes will touch.
+        """Lock the conversations and read the turns and usage reports these writes will touch.
 
-        Raises Conversation.DoesNotExist when the conversation is gone. Items or reports not named
-        here are read when a write first needs them.
+        Raises Conversation.DoesNotExist when one of the conversations is gone. Items or reports
+        not named here are read when a write first needs them.
         """
-        self.conversation_id = conversation_id
-        values = (
-            Conversation.objects.select_for_update().filter(pk=conversation_id).values(*LOCKED_FIELDS).first()
+        ids = {_key(c) for c in conversation_ids}
+        # Locked in one order, so two batches sharing conversations cannot deadlock.
+        rows = (
+            Conversation.objects.select_for_update()
+            .filter(pk__in=ids)
+            .order_by("pk")
+            .values("pk", *LOCKED_FIELDS)
         )
-        if values is None:
-            raise Conversation.DoesNotExist(f"No conversation {conversation_id}")
-        self._conversation = values
-        self._totals_changed = False
-        self._title_changed = False
-        self._messages: dict[str, Message | None] = {}
+        self._conversations: dict[uuid.UUID, dict[str, Any]] = {row.pop("pk"): row for row in rows}
+        missing = ids - self._conversations.keys()
+        if missing:
+            raise Conversation.DoesNotExist(f"No conversation {', '.join(sorted(map(str, missing)))}")
+        self._totals_changed: set[uuid.UUID] = set()
+        self._title_changed: set[uuid.UUID] = set()
+        self._messages: dict[tuple[uuid.UUID, str], Message | None] = {}
         self._new: list[Message] = []
         self._changed: dict[int, Message] = {}
-        self._next_position: int | None = None
-        self._usage_ids: set[str] = set()
+        self._next_position: dict[uuid.UUID, int] = {}
+        self._usage_ids: set[tuple[uuid.UUID, str]] = set()
         self._usages: list[Usage] = []
-        self._load_messages(set(item_ids))
-        wanted = {u[:UPSTREAM_ID_MAX] for u in upstream_ids}
-        if wanted:
-            self._usage_ids |= set(
-                Usage.objects.filter(conversation_id=conversation_id, upstream_id__in=wanted).values_list(
-                    "upstream_id", flat=True
-                )
-            )
-        self._usage_checked = wanted
+        self._load_messages({(_key(c), item) for c, item in item_ids})
+        self._usage_checked = {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in upstream_ids}
+        self._usage_ids = _existing(Usage, "upstream_id", self._usage_checked)
 
     # --- Turns ------------------------------------------------------------------------------------
 
     def message_add(
         self,
         *,
+        conversation_id: ConversationId,
         item_id: str,
         role: str,
         kind: str,
@@ -93,12 +94,13 @@ class ConversationWrites:
         response_id: str = "",
     ) -> Message:
         """Append a turn at the end of the conversation, or return it if its item is already stored."""
-        existing = self._message(item_id)
+        key = _key(conversation_id)
+        existing = self._message(key, item_id)
         if existing is not None:
             return existing
         message = Message(
-            conversation_id=self.conversation_id,
-            position=self._take_position(),
+            conversation_id=key,
+            position=self._take_position(key),
             item_id=item_id,
             role=role,
             kind=kind,
@@ -106,15 +108,16 @@ class ConversationWrites:
             status=status,
             response_id=response_id,
         )
-        self._messages[item_id] = message
+        self._messages[key, item_id] = message
         self._new.append(message)
         if text and role == Message.Role.USER:
-            self._title_from(text)
+            self._title_from(key, text)
         return message
 
     def message_complete(
         self,
         *,
+        conversation_id: ConversationId,
         item_id: str,
         role: str,
         text: str,
@@ -125,7 +128,7 @@ class ConversationWrites:
 
         An interrupted answer keeps its interrupted status and gets its heard part recomputed.
         """
-        message = self.message_add(item_id=item_id, role=role, kind=kind)
+        message = self.message_add(conversation_id=conversation_id, item_id=item_id, role=role, kind=kind)
         message.text = text
         if audio_duration_ms is not None:
             message.audio_duration_ms = audio_duration_ms
@@ -135,25 +138,34 @@ class ConversationWrites:
             message.status = Message.Status.COMPLETED
         self._touch(message)
         if role == Message.Role.USER and text:
-            self._title_from(text)
+            self._title_from(_key(conversation_id), text)
         return message
 
-    def message_transcription_failed(self, *, item_id: str, error_code: str = "") -> Message:
+    def message_transcription_failed(
+        self, *, conversation_id: ConversationId, item_id: str, error_code: str = ""
+    ) -> Message:
         """Mark a user audio turn whose transcription failed, so the gap is visible in history."""
-        message = self.message_add(item_id=item_id, role=Message.Role.USER, kind=Message.Kind.AUDIO)
+        message = self.message_add(
+            conversation_id=conversation_id, item_id=item_id, role=Message.Role.USER, kind=Message.Kind.AUDIO
+        )
         message.status = Message.Status.TRANSCRIPTION_FAILED
         message.error_code = error_code[:100]
         self._touch(message)
         return message
 
     def message_interrupt(
-        self, *, item_id: str, played_ms: int, audio_duration_ms: int | None = None
+        self,
+        *,
+        conversation_id: ConversationId,
+        item_id: str,
+        played_ms: int,
+        audio_duration_ms: int | None = None,
     ) -> Message | None:
         """Mark an assistant turn the user cut off after `played_ms`, keeping the part heard.
 
         Returns None when no such assistant turn is stored (an interrupt for an unknown item).
         """
-        message = self._message(item_id)
+        message = self._message(_key(conversation_id), item_id)
         if message is None or message.role != Message.Role.ASSISTANT:
             return None
         if audio_duration_ms is not None:
@@ -169,29 +181,36 @@ class ConversationWrites:
     # --- Usage ------------------------------------------------------------------------------------
 
     def usage_record(
-        self, *, upstream_id: str, kind: str, usage: dict[str, Any], status: str = "", model: str = ""
+        self,
+        *,
+        conversation_id: ConversationId,
+        upstream_id: str,
+        kind: str,
+        usage: dict[str, Any],
+        status: str = "",
+        model: str = "",
     ) -> Usage | None:
         """Add one upstream usage report and its tokens and cost to the totals, exactly once.
 
         Returns None when a report with this upstream id was already stored (a replayed event).
         `usage` is the upstream payload: token details, or `{"type": "duration", "seconds": N}`.
         """
-        upstream_id = upstream_id[:UPSTREAM_ID_MAX]
-        if upstream_id not in self._usage_checked:
-            self._usage_checked.add(upstream_id)
-            if Usage.objects.filter(conversation_id=self.conversation_id, upstream_id=upstream_id).exists():
-                self._usage_ids.add(upstream_id)
-        if upstream_id in self._usage_ids:
+        conversation = self._conversation(conversation_id)
+        key = _key(conversation_id), upstream_id[:UPSTREAM_ID_MAX]
+        if key not in self._usage_checked:
+            self._usage_checked.add(key)
+            self._usage_ids |= _existing(Usage, "upstream_id", {key})
+        if key in self._usage_ids:
             return None
         tokens = token_counts(usage)
         seconds = usage.get("seconds") if usage.get("type") == "duration" else None
-        model = model or self._conversation["model"]
+        model = model or conversation["model"]
         cost = usage_cost(model, tokens)
         if cost is not None:
             cost = cost.quantize(COST_QUANTUM)
         record = Usage(
-            conversation_id=self.conversation_id,
-            upstream_id=upstream_id,
+            conversation_id=key[0],
+            upstream_id=key[1],
             kind=kind,
             status=status[:20],
             model=model[:100],
@@ -199,17 +218,17 @@ class ConversationWrites:
             cost=cost,
             **tokens.as_dict(),
         )
-        self._usage_ids.add(upstream_id)
+        self._usage_ids.add(key)
         self._usages.append(record)
         # The row is locked, so totals are summed here in Python: exact Decimal arithmetic even
         # on SQLite, whose SQL arithmetic on decimals is floating point.
         for name in TOKEN_FIELDS:
-            self._conversation[name] += getattr(tokens, name)
+            conversation[name] += getattr(tokens, name)
         if cost is None:
-            self._conversation["unpriced_usage_count"] += 1
+            conversation["unpriced_usage_count"] += 1
         else:
-            self._conversation["cost"] += cost
-        self._totals_changed = True
+            conversation["cost"] += cost
+        self._totals_changed.add(key[0])
         return record
 
     # --- Storing ----------------------------------------------------------------------------------
@@ -222,40 +241,85 @@ class ConversationWrites:
             message.save(update_fields=COMPLETE_FIELDS)
         if self._usages:
             _insert(Usage, self._usages)
-        changes: dict[str, Any] = {}
-        if self._totals_changed:
-            changes.update({name: self._conversation[name] for name in TOTAL_FIELDS})
-        if self._title_changed:
-            changes["title"] = self._conversation["title"]
-        if changes:
-            Conversation.objects.filter(pk=self.conversation_id).update(**changes)
+        self._save_conversations()
         self._new, self._changed, self._usages = [], {}, []
-        self._totals_changed = self._title_changed = False
+        self._totals_changed, self._title_changed = set(), set()
+
+    def _save_conversations(self) -> None:
+        """The new totals and titles: one statement per set of changed columns, run for each row.
+
+        Built by hand for `executemany`: one statement prepared once instead of an ORM query
+        compiled per conversation, which would cost more than the rest of a busy batch. Only
+        what changed is written: a title renamed meanwhile by its owner is not overwritten.
+        """
+        by_columns: dict[tuple[str, ...], list[uuid.UUID]] = {}
+        for key in sorted(self._totals_changed | self._title_changed):
+            names = ("title",) if key in self._title_changed else ()
+            names += TOTAL_FIELDS if key in self._totals_changed else ()
+            by_columns.setdefault(names, []).append(key)
+        pk = Conversation._meta.pk
+        quote = connection.ops.quote_name
+        for names, keys in by_columns.items():
+            fields = [Conversation._meta.get_field(name) for name in names]
+            sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model, values bound)
+                quote(Conversation._meta.db_table),
+                ", ".join(f"{quote(field.column)} = %s" for field in fields),
+                quote(pk.column),
+            )
+            rows = [
+                [
+                    *(
+                        field.get_db_prep_save(self._conversations[key][field.name], connection)
+                        for field in fields
+                    ),
+                    pk.get_db_prep_save(key, connection),
+                ]
+                for key in keys
+            ]
+            with connection.cursor() as cursor:
+                cursor.executemany(sql, rows)
 
     # --- Internals --------------------------------------------------------------------------------
 
-    def _load_messages(self, item_ids: set[str]) -> None:
-        item_ids -= self._messages.keys()
-        if not item_ids:
+    def _conversation(self, conversation_id: ConversationId) -> dict[str, Any]:
+        try:
+            return self._conversations[_key(conversation_id)]
+        except KeyError:
+            raise Conversation.DoesNotExist(f"No conversation {conversation_id} in this batch") from None
+
+    def _load_messages(self, keys: set[tuple[uuid.UUID, str]]) -> None:
+        keys -= self._messages.keys()
+        if not keys:
             return
-        for message in Message.objects.filter(conversation_id=self.conversation_id, item_id__in=item_ids):
-            self._messages[message.item_id] = message
-        for item_id in item_ids:
-            self._messages.setdefault(item_id, None)
+        for key in keys:
+            self._conversation(key[0])
+        for message in Message.objects.filter(_pairs_superset("item_id", keys)):
+            key = message.conversation_id, message.item_id
+            if key in keys:
+                self._messages[key] = message
+        for key in keys:
+            self._messages.setdefault(key, None)
 
-    def _message(self, item_id: str) -> Message | None:
-        if item_id not in self._messages:
-            self._load_messages({item_id})
-        return self._messages[item_id]
+    def _message(self, conversation_id: uuid.UUID, item_id: str) -> Message | None:
+        key = conversation_id, item_id
+        if key not in self._messages:
+            self._load_messages({key})
+        return self._messages[key]
 
-    def _take_position(self) -> int:
-        if self._next_position is None:
-            last = Message.objects.filter(conversation_id=self.conversation_id).aggregate(
-                last=Max("position")
+    def _take_position(self, conversation_id: uuid.UUID) -> int:
+        if conversation_id not in self._next_position:
+            # Every conversation of the batch at once: the others will likely append too.
+            unknown = self._conversations.keys() - self._next_position.keys()
+            last = dict(
+                Message.objects.filter(conversation_id__in=unknown)
+                .values("conversation_id")
+                .annotate(last=Max("position"))
+                .values_list("conversation_id", "last")
             )
-            self._next_position = (last["last"] or 0) + 1
-        position = self._next_position
-        self._next_position += 1
+            for key in unknown:
+                self._next_position[key] = (last.get(key) or 0) + 1
+        position = self._next_position[conversation_id]
+        self._next_position[conversation_id] += 1
         return position
 
     def _touch(self, message: Message) -> None:
@@ -263,14 +327,37 @@ class ConversationWrites:
         if message.pk is not None:
             self._changed[message.pk] = message
 
-    def _title_from(self, text: str) -> None:
+    def _title_from(self, conversation_id: uuid.UUID, text: str) -> None:
         """Title an untitled conversation after the text of its first user turn."""
-        if self._conversation["title"]:
+        conversation = self._conversations[conversation_id]
+        if conversation["title"]:
             return
         title = title_from_text(text)
         if title:
-            self._conversation["title"] = title
-            self._title_changed = True
+            conversation["title"] = title
+            self._title_changed.add(conversation_id)
+
+
+def _key(conversation_id: ConversationId) -> uuid.UUID:
+    """Conversation ids come as UUIDs or strings; state is kept by UUID."""
+    return conversation_id if isinstance(conversation_id, uuid.UUID) else uuid.UUID(str(conversation_id))
+
+
+def _pairs_superset(field: str, keys: set[tuple[uuid.UUID, str]]) -> Q:
+    """Rows of these conversations with one of these values: every wanted pair, perhaps a few more.
+
+    Two IN lists compile far faster than one condition per pair; callers drop the extra rows.
+    """
+    return Q(conversation_id__in={c for c, _ in keys}, **{f"{field}__in": {v for _, v in keys}})
+
+
+def _existing(model: type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
+    """Which of the (conversation, `field`) pairs are stored already."""
+    if not keys:
+        return set()
+    return keys & set(
+        model.objects.filter(_pairs_superset(field, keys)).values_list("conversation_id", field)
+    )
 
 
 def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:

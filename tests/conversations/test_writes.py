@@ -127,7 +127,7 @@ def test_writes_applied_together_store_what_one_by_one_would(name: str) -> None:
     for write, kwargs in with_id(one_by_one, SCENARIOS[name]):
         write(**kwargs)
 
-    services.write_together(together.pk, with_id(together, SCENARIOS[name]))
+    services.write_together(with_id(together, SCENARIOS[name]))
 
     assert stored(together) == stored(one_by_one)
 
@@ -138,8 +138,7 @@ def test_writes_together_continue_after_stored_turns_and_keep_a_chosen_title() -
     services.conversation_rename(conversation=conversation, title="Mine")
 
     services.write_together(
-        conversation.pk,
-        with_id(conversation, [complete("u0", "user", "first, again"), *SCENARIOS["a full voice turn"]]),
+        with_id(conversation, [complete("u0", "user", "first, again"), *SCENARIOS["a full voice turn"]])
     )
 
     assert stored(conversation)["conversation"]["title"] == "Mine"
@@ -151,10 +150,45 @@ def test_a_whole_turn_together_takes_a_handful_of_queries() -> None:
     writes = with_id(conversation, SCENARIOS["a full voice turn"])
 
     with CaptureQueriesContext(connection) as queries:
-        services.write_together(conversation.pk, writes)
+        services.write_together(writes)
 
     # Lock, turns, usage ids, last position, two INSERTs, the totals: not five for each of six writes.
     assert len(queries.captured_queries) <= 7
+
+
+def interleaved(*batches: list[Write]) -> list[Write]:
+    """Several conversations' writes mixed as a worker queues them, each conversation's in order."""
+    return [write for group in zip(*batches, strict=False) for write in group] + [
+        write for batch in batches for write in batch[min(map(len, batches)) :]
+    ]
+
+
+def test_writes_to_several_conversations_together_store_what_one_by_one_would() -> None:
+    names = list(SCENARIOS)
+    one_by_one = [fresh_conversation() for _ in names]
+    together = [fresh_conversation() for _ in names]
+    for conversation, name in zip(one_by_one, names, strict=True):
+        for write, kwargs in with_id(conversation, SCENARIOS[name]):
+            write(**kwargs)
+
+    services.write_together(
+        interleaved(*(with_id(c, SCENARIOS[n]) for c, n in zip(together, names, strict=True)))
+    )
+
+    assert [stored(c) for c in together] == [stored(c) for c in one_by_one]
+
+
+def test_a_turn_of_each_of_many_conversations_takes_as_many_queries_as_one() -> None:
+    def queries_for(count: int) -> int:
+        conversations = [fresh_conversation() for _ in range(count)]
+        writes = interleaved(*(with_id(c, SCENARIOS["a full voice turn"]) for c in conversations))
+        with CaptureQueriesContext(connection) as queries:
+            services.write_together(writes)
+        assert all(len(stored(c)["messages"]) == 2 for c in conversations)
+        return len(queries.captured_queries)
+
+    # The totals go in one executemany, which the query log counts once.
+    assert queries_for(20) == queries_for(1)
 
 
 def test_writes_to_a_deleted_conversation_are_refused_whole() -> None:
@@ -162,8 +196,12 @@ def test_writes_to_a_deleted_conversation_are_refused_whole() -> None:
     conversation_id = conversation.pk
     conversation.delete()
 
+    alive = fresh_conversation()
+    gone = [(write, {**kwargs, "conversation_id": conversation_id}) for write, kwargs in [add("u1")]]
+    writes = interleaved(with_id(alive, SCENARIOS["a full voice turn"]), gone)
+
     with pytest.raises(Conversation.DoesNotExist), transaction.atomic():
-        services.write_together(conversation_id, with_id(conversation, SCENARIOS["a full voice turn"]))
+        services.write_together(writes)
     assert not Message.objects.exists()
 
 
