@@ -260,7 +260,7 @@ class Bench:
             "  per turn: "
             + ", ".join(
                 f"{result[f'cpu_ms_per_turn_{k}']:.2f} ms, {result[f'queries_per_turn_{k}']} queries ({k})"
-                for k in ("each_write", "turn", "ten_turns")
+                for k in ("each_write", "turn", "sessions")
             )
         )
         return result

@@ -1,11 +1,11 @@
 """What persistence costs per turn: the recorder's writes for one full turn, timed in isolation.
 
 The relay queues six service calls for each of the stand-in's full turns (two turns added, two
-completed, two usage reports); this applies exactly those through `Recorder._write_all`, as the
-recorder does, against a fresh database, and prints one JSON line: queries and CPU milliseconds per
-turn when every write has its own transaction (events far apart, a quiet server), when a turn's
-writes share one (they arrive together, as the stand-in sends them), and when ten turns do (a busy
-recorder catching up).
+completed, two usage reports); this applies exactly those as the recorder's writer does
+(`realtime.recorder._write_all`), against a fresh database, and prints one JSON line: queries and
+CPU milliseconds per turn when every write has its own transaction (events far apart, a quiet
+server), when a turn's writes share one (one session's turn alone), and when a turn of each of 25
+sessions does (a busy worker: the writer takes everything queued meanwhile, from every session).
 
 python -m bench.writes --database sqlite:///bench/results/writes.sqlite3 [--turns 300]
 """
@@ -17,6 +17,8 @@ import json
 import os
 import time
 from typing import Any
+
+SESSIONS = 25
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,11 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0)
     writes = turn_writes()
     result: dict[str, Any] = {"database": connection.vendor}
-    for name, per_batch in (("each_write", 0), ("turn", 1), ("ten_turns", 10)):
+    for name, per_batch in (("each_write", 0), ("turn", 1), ("sessions", SESSIONS)):
+        turns = max(per_batch, 1)
         with CaptureQueriesContext(connection) as queries:
-            writes(per_batch * 10_000, 1, per_batch)
-        result[f"queries_per_turn_{name}"] = len(queries.captured_queries)
-        writes(per_batch * 100_000, 20 * max(per_batch, 1), per_batch)  # warm-up
+            writes(per_batch * 10_000, turns, per_batch)
+        result[f"queries_per_turn_{name}"] = round(len(queries.captured_queries) / turns, 2)
+        writes(per_batch * 100_000, 20 * turns, per_batch)  # warm-up
         started = time.process_time()
         writes(per_batch * 1_000_000 + 1_000, args.turns, per_batch)
         result[f"cpu_ms_per_turn_{name}"] = (time.process_time() - started) / args.turns * 1000
@@ -50,20 +53,27 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def turn_writes() -> Any:
-    """A function writing `count` turns numbered from `first`, `per_batch` turns per transaction."""
+    """A function writing `count` turns numbered from `first`, `per_batch` turns per transaction.
+
+    The turns of one transaction go to as many conversations, one each, as the sessions of a busy
+    worker would write them.
+    """
     from django.contrib.auth import get_user_model
 
     from bench.standin import TRANSCRIPTION_USAGE, USAGE
     from conversations import services
-    from realtime.recorder import Recorder
+    from realtime.recorder import Recorder, _write_all
 
     user, _ = get_user_model().objects.get_or_create(username="bench-writes")
-    conversation = services.conversation_start(owner=user, provider="openai", model="gpt-realtime")
-    recorder = Recorder()
-    cid = conversation.pk
+    conversations = [
+        services.conversation_start(owner=user, provider="openai", model="gpt-realtime").pk
+        for _ in range(SESSIONS)
+    ]
+    recorders = [Recorder() for _ in conversations]
 
     def one_turn(n: int) -> list[tuple[Any, dict[str, Any]]]:
         """The service calls RelaySession queues for one of the stand-in's full turns."""
+        cid = conversations[n % SESSIONS]
         user_item, assistant_item, response = f"item_{n}_user", f"item_{n}", f"resp_{n}"
         return [
             (
@@ -116,11 +126,11 @@ def turn_writes() -> Any:
         if per_batch == 0:
             for n in range(first, first + count):
                 for entry in one_turn(n):
-                    recorder._write_all([entry])
+                    _write_all([(recorders[n % SESSIONS], entry)], {})
             return
         for start in range(first, first + count, per_batch):
-            batch = [w for n in range(start, min(start + per_batch, first + count)) for w in one_turn(n)]
-            recorder._write_all(batch)
+            turns = range(start, min(start + per_batch, first + count))
+            _write_all([(recorders[n % SESSIONS], w) for n in turns for w in one_turn(n)], {})
 
     return write
 

@@ -135,7 +135,6 @@ class RelaySession:
     def start(self) -> asyncio.Task[None]:
         """Start relaying in the background; `end()` stops it."""
         self._last_browser_activity = asyncio.get_running_loop().time()
-        self.recorder.start()
         self._reader = asyncio.create_task(self._run(), name="relay-upstream")
         self._watchdog = asyncio.create_task(self._watch_idle(), name="relay-idle")
         if self.options.max_session_s is not None:

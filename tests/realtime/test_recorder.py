@@ -12,7 +12,7 @@ from django.db import OperationalError
 from conversations import services
 from conversations.models import Conversation, Message, Usage
 from realtime import recorder as recorder_module
-from realtime.recorder import Recorder, database_turn
+from realtime.recorder import Recorder
 from tests.factories import GPT_REALTIME_USAGE, make_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,8 +70,6 @@ def stored_turns(conversation_id: Any) -> list[tuple[int, str, str]]:
 async def test_turns_queued_by_several_sessions_are_stored_in_order(conversation: Conversation) -> None:
     other = await conversation.__class__.objects.acreate(owner_id=conversation.owner_id, provider="openai")
     first, second = Recorder(), Recorder()
-    first.start()
-    second.start()
     for n in range(5):
         queue_turn(first, conversation.pk, n)
         queue_turn(second, other.pk, n)
@@ -92,7 +90,6 @@ async def test_turns_queued_by_several_sessions_are_stored_in_order(conversation
 
 async def test_one_bad_write_among_others_spoils_none_of_them(conversation: Conversation) -> None:
     recorder = Recorder()
-    recorder.start()
     recorder.put(
         services.message_add, conversation_id=conversation.pk, item_id="u1", role="user", kind="audio"
     )
@@ -114,16 +111,15 @@ async def test_writes_wait_out_a_database_outage_and_are_stored_once(
     conversation: Conversation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = Recorder(retry_delays=(0.01, 0.01, 0.01))
-    real_write_all = recorder._write_all
+    real_write_all = recorder_module._write_all
     failures = iter([True, True])
 
-    def flaky(writes: Any) -> None:
+    def flaky(batch: Any, failed: Any) -> None:
         if next(failures, False):
             raise OperationalError("server closed the connection unexpectedly")
-        real_write_all(writes)
+        real_write_all(batch, failed)
 
-    monkeypatch.setattr(recorder, "_write_all", flaky)
-    recorder.start()
+    monkeypatch.setattr(recorder_module, "_write_all", flaky)
     queue_turn(recorder, conversation.pk, 1)
 
     await recorder.close()
@@ -137,11 +133,10 @@ async def test_writes_given_up_after_the_last_retry_are_counted(
 ) -> None:
     recorder = Recorder(retry_delays=(0.01,))
 
-    def down(writes: Any) -> None:
+    def down(batch: Any, failed: Any) -> None:
         raise OperationalError("could not connect")
 
-    monkeypatch.setattr(recorder, "_write_all", down)
-    recorder.start()
+    monkeypatch.setattr(recorder_module, "_write_all", down)
     queue_turn(recorder, conversation.pk, 1)
 
     await recorder.close()
@@ -150,36 +145,111 @@ async def test_writes_given_up_after_the_last_retry_are_counted(
     assert await stored_turns(conversation.pk) == []
 
 
-async def test_recorders_take_turns_at_the_database_thread_one_at_a_time() -> None:
-    inside = 0
-    most_inside = 0
+async def test_a_recorder_out_of_retries_gives_up_while_the_others_go_on(
+    conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = await conversation.__class__.objects.acreate(owner_id=conversation.owner_id, provider="openai")
+    patient, impatient = Recorder(retry_delays=(0.01, 0.01)), Recorder(retry_delays=(0.01,))
+    real_write_all = recorder_module._write_all
+    failures = iter([True, True])
 
-    async def write() -> None:
-        nonlocal inside, most_inside
-        async with database_turn():
-            inside += 1
-            most_inside = max(most_inside, inside)
-            await asyncio.sleep(0.001)
-            inside -= 1
+    def flaky(batch: Any, failed: Any) -> None:
+        if next(failures, False):
+            raise OperationalError("server closed the connection unexpectedly")
+        real_write_all(batch, failed)
 
-    await asyncio.gather(*(write() for _ in range(5)))
+    monkeypatch.setattr(recorder_module, "_write_all", flaky)
+    queue_turn(patient, conversation.pk, 1)
+    queue_turn(impatient, other.pk, 1)
 
-    assert most_inside == 1
+    await asyncio.gather(patient.close(), impatient.close())
+
+    assert [item for _, item, _ in await stored_turns(conversation.pk)] == ["u1", "a1"]
+    assert await stored_turns(other.pk) == []
+    assert (patient.failed_writes, impatient.failed_writes) == (0, 5)
 
 
-async def test_after_a_write_the_next_rests_in_proportion_and_never_long(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_writes_queued_while_a_batch_is_written_go_together_in_the_next(
+    conversation: Conversation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    others = [
+        await conversation.__class__.objects.acreate(owner_id=conversation.owner_id, provider="openai")
+        for _ in range(9)
+    ]
+    batches: list[int] = []
+    real_write_all = recorder_module._write_all
+
+    def counting(batch: Any, failed: Any) -> None:
+        batches.append(len(batch))
+        real_write_all(batch, failed)
+
+    monkeypatch.setattr(recorder_module, "_write_all", counting)
+    recorders = [Recorder() for _ in range(10)]
+    for recorder, target in zip(recorders, [conversation, *others], strict=True):
+        queue_turn(recorder, target.pk, 1)
+
+    await asyncio.gather(*(r.close() for r in recorders))
+
+    # Queued in one go by ten sessions: written as one batch, not one per session.
+    assert batches == [50]
+    for target in [conversation, *others]:
+        assert [item for _, item, _ in await stored_turns(target.pk)] == ["u1", "a1"]
+
+
+async def test_after_a_batch_the_next_rests_in_proportion_and_never_long(
+    conversation: Conversation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     loop = asyncio.get_running_loop()
-    before = loop.time()
-    async with database_turn():
-        await asyncio.sleep(0.01)  # a write taking 10 ms
-    after = loop.time()
-    turns = recorder_module._turns[loop]
-    share = recorder_module.WRITE_SHARE
-    assert 0 < turns.rest_until - after <= (after - before) * (1 - share) / share
+    spans: list[tuple[float, float]] = []
 
-    monkeypatch.setattr(recorder_module, "MAX_REST_S", 0.005)
-    async with database_turn():
-        await asyncio.sleep(0.05)  # a write slowed by a failing database
-    assert turns.rest_until - loop.time() <= 0.005
+    async def slow_apply(self: Any, batch: Any) -> None:
+        started = loop.time()
+        await asyncio.sleep(0.02)  # a batch taking 20 ms
+        spans.append((started, loop.time()))
+        for recorder, count in recorder_module._counts(batch).items():
+            recorder._done(count)
+
+    monkeypatch.setattr(recorder_module.Writer, "_apply", slow_apply)
+    recorder = Recorder()
+    recorder.put(services.conversation_finish, conversation_id=conversation.pk, end_reason="user_stopped")
+    await asyncio.sleep(0.005)
+    recorder.put(services.conversation_finish, conversation_id=conversation.pk, end_reason="user_stopped")
+    await recorder.close()
+
+    (_, first_end), (second_start, _) = spans
+    share = recorder_module.WRITE_SHARE
+    assert second_start - first_end >= 0.02 * (1 - share) / share * 0.9
+
+    monkeypatch.setattr(recorder_module, "MAX_REST_S", 0.001)
+    spans.clear()
+    recorder.put(services.conversation_finish, conversation_id=conversation.pk, end_reason="user_stopped")
+    await asyncio.sleep(0.005)
+    recorder.put(services.conversation_finish, conversation_id=conversation.pk, end_reason="user_stopped")
+    await recorder.close()
+    (_, first_end), (second_start, _) = spans
+    assert second_start - first_end < 0.015
+
+
+async def test_a_write_that_cannot_go_together_sees_exactly_the_writes_queued_before_it(
+    conversation: Conversation,
+) -> None:
+    other = await conversation.__class__.objects.acreate(owner_id=conversation.owner_id, provider="openai")
+    seen: list[list[str]] = []
+
+    def snapshot(*, conversation_id: Any) -> None:
+        seen.append(
+            list(Message.objects.filter(conversation_id=conversation_id).values_list("item_id", flat=True))
+        )
+
+    first, second = Recorder(), Recorder()
+    queue_turn(first, conversation.pk, 1)
+    queue_turn(second, other.pk, 1)
+    first.put(snapshot, conversation_id=conversation.pk)
+    queue_turn(first, conversation.pk, 2)
+    first.put(snapshot, conversation_id=conversation.pk)
+    queue_turn(second, other.pk, 2)
+
+    await asyncio.gather(first.close(), second.close())
+
+    assert seen == [["u1", "a1"], ["u1", "a1", "u2", "a2"]]
+    assert [item for _, item, _ in await stored_turns(other.pk)] == ["u1", "a1", "u2", "a2"]

@@ -43,7 +43,6 @@ async def relay(user: Any) -> RelaySession:
         conversation_id=str(conversation.pk),
         config=SessionConfig(instructions="x", voice="marin", turn_detection=None, transcription_model="m"),
     )
-    session.recorder.start()
     return session
 
 
