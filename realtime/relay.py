@@ -155,7 +155,8 @@ class RelaySession:
     async def _check_budget(self) -> None:
         if self.options.budget_check is None:
             return
-        await self.recorder.drain()  # the usage just reported must be counted
+        # The usage just reported must be counted; it may linger to be written with others'.
+        await self.recorder.written()
         stop = await self.options.budget_check()
         if stop is not None:
             await self.end(
