@@ -31,6 +31,7 @@ FIXED_VARIANTS = {
         "daphne+turns-nopersist",
         "uvicorn-nodeflate+turns",
         "uvicorn-nodeflate+turns-nopersist",
+        "uvicorn-nodeflate+aligned-turns",
     ],
     20: ["tcp-proxy", "bare-nodeflate", "daphne", "uvicorn-nodeflate"],
 }

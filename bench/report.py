@@ -32,7 +32,13 @@ CHART_VARIANTS = [
 PERSISTENCE_PAIRS = [
     ("uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist", "uvicorn, no deflate"),
 ]
-LATENCY_VARIANTS = ("daphne", "uvicorn-nodeflate", "daphne+turns", "uvicorn-nodeflate+turns")
+LATENCY_VARIANTS = (
+    "daphne",
+    "uvicorn-nodeflate",
+    "daphne+turns",
+    "uvicorn-nodeflate+turns",
+    "uvicorn-nodeflate+aligned-turns",
+)
 TARGETS = {"p50_ms": 1.0, "p99_ms": 5.0, "capacity_ratio": 1.5, "persistence_cost": 0.10, "mib": 1.0}
 
 
@@ -102,7 +108,10 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  `response.output_audio.delta` with the same audio, a stable `item_id` per turn. With",
         "  **full turns** it also sends, every 2 s of audio per session, a whole turn's events (items",
         "  added, user transcript with usage, response created, transcript done, `response.done` with",
-        "  usage), so the app's recorder writes six rows per turn.",
+        "  usage), so the app's recorder writes six rows per turn. Each session's first turn comes",
+        "  after a random share of the 2 s, so turns are spread as independent conversations' are;",
+        "  **aligned** turns come after exactly 2 s, so all sessions, started within one frame, end",
+        "  their turns in the same 100 ms: a burst of every session's events and writes at once.",
         "- **Round trip** of a frame: from its send to the return of its echo, in the client.",
         "  **direct**: the client speaks GA to the stand-in itself. **Through** a relay: the client",
         "  speaks the browser protocol (docs/protocol.md) to the relay, which speaks GA upstream.",
@@ -336,17 +345,20 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "1. **No audio frame waits for the database thread.** `VoiceConsumer.dispatch` hands",
         "   `websocket.receive` straight to the relay; Channels would otherwise send every frame",
         "   through `close_old_connections` in asgiref's one database thread, behind the recorder.",
-        "2. **The recorder writes in batches**: everything queued meanwhile goes in one",
-        "   `database_sync_to_async` call and one transaction, on a persistent connection",
-        "   (`CONN_MAX_AGE`), with SQLite in WAL mode and `synchronous=NORMAL`.",
-        "3. **A run of turn and usage writes goes together** (`conversations/writes.py`): one lock",
-        "   of the conversation, one read of the turns and usage reports they touch, one INSERT per",
-        "   table and one UPDATE of the totals, instead of a lock and several queries per write; a",
-        "   bad write makes the run fall back to one savepoint per write, so it spoils no other.",
-        "4. **Recorders take turns at the database thread and rest** (`realtime/recorder.py`,",
-        "   `WRITE_SHARE`): after each write the next waits as long as it took, so a burst of every",
-        "   session's writes takes at most half of the process's time from the audio, and the",
-        "   batches that grow meanwhile are cheaper per turn.",
+        "2. **One writer per worker writes every session's turns together**",
+        "   (`realtime/recorder.py`): the sessions' recorders queue their writes to it, and it takes",
+        "   everything queued meanwhile, from every session, into one `database_sync_to_async` call",
+        "   and one transaction, on a persistent connection (`CONN_MAX_AGE`; SQLite in WAL mode with",
+        "   `synchronous=NORMAL`). Each session's writes keep their order; a bad write falls back to",
+        "   savepoints, so it spoils no other.",
+        "3. **Turn and usage writes of many conversations go in a few queries**",
+        "   (`conversations/writes.py`): one locking read of the conversations, one read of the turns",
+        "   and usage reports named, one INSERT per table, and one prepared UPDATE of the totals run",
+        "   for every conversation (`executemany`), instead of a lock and several ORM queries per",
+        "   write.",
+        "4. **The writer rests in proportion** (`WRITE_SHARE`): after each batch the next waits as",
+        "   long as it took, so a burst of every session's writes takes at most half of the process's",
+        "   time from the audio, and the batches that grow meanwhile are cheaper per turn.",
         "5. **The audio path does one base64 pass and no JSON encoding of audio**: appends are built",
         "   as UTF-8 bytes around `binascii.b2a_base64` and sent as a text frame; deltas are decoded",
         "   with `binascii.a2b_base64`; upstream events, browser messages and browser events are",
@@ -386,10 +398,10 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
     if any(cost > 0.10 for cost in costs):
         out += [
             "- **Persistence costs more than 10% of capacity.** Every write is Django's ORM building",
-            "  SQL in the same process, on the same core, as the audio (see the full-turns profile",
-            "  below); at this harness's turn rate that is a large share of the core. A separate",
-            "  writer process fed through the channel layer would move the cost off the relay's core",
-            "  rather than remove it.",
+            "  rows in the same process, on the same core, as the audio; at this harness's turn rate",
+            "  (every session, every 2 s) that is still a share of the core. A separate writer",
+            "  process fed through the channel layer would move the cost off the relay's process, not",
+            "  off its core.",
         ]
     slow = [
         v
@@ -408,9 +420,10 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             f" {', '.join(VARIANTS[v].label for v in slow)}. Per frame the stack costs Channels'",
             "  middleware and consumer dispatch, the ASGI server's WebSocket protocol (autobahn and",
             "  Twisted in daphne, websockets in uvicorn) and two loopback hops with their wake-ups;",
-            f"  the TCP forwarder's row is the hops alone{floor_text}. With full turns the stand-in",
-            "  plays every session's turn within the same 100 ms (sessions start one frame apart), so",
-            "  every two seconds all the writes arrive at once and the audio shares the core with them.",
+            f"  the TCP forwarder's row is the hops alone{floor_text}. With aligned turns every",
+            "  session's turn events and writes arrive in the same 100 ms every 2 s; while the",
+            "  database thread writes a batch, each audio frame waits for the GIL up to Python's",
+            "  switch interval (5 ms) at every hand-over between the two threads.",
         ]
     twenty = [r for v in LATENCY_VARIANTS if (r := find(results, v, n, 20))]
     if any(r["added_p50_ms"] > 1 or r["added_p99_ms"] > 5 for r in twenty):

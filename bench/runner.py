@@ -46,6 +46,7 @@ class Variant:
     target: str = "app"  # how the clients speak: app, bare or direct
     server_args: tuple[str, ...] = ()
     turns: bool = False  # the stand-in plays full turns, so the recorder writes
+    aligned: bool = False  # every session's turns end in the same moment (bench.standin)
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -90,6 +91,14 @@ VARIANTS = {
             "uvicorn",
             server_args=NO_DEFLATE,
             turns=True,
+        ),
+        Variant(
+            "uvicorn-nodeflate+aligned-turns",
+            "app, uvicorn, no deflate, full turns aligned",
+            "uvicorn",
+            server_args=NO_DEFLATE,
+            turns=True,
+            aligned=True,
         ),
         Variant(
             "uvicorn-nodeflate+turns-nopersist",
@@ -204,7 +213,8 @@ class Bench:
     # --- Servers -------------------------------------------------------------------------------
 
     def upstream_url(self, variant: Variant) -> str:
-        return f"ws://127.0.0.1:{self.standin_port}{'/turns' if variant.turns else ''}/v1/realtime"
+        turns = "/turns-aligned" if variant.aligned else "/turns" if variant.turns else ""
+        return f"ws://127.0.0.1:{self.standin_port}{turns}/v1/realtime"
 
     def start_server(self, variant: Variant, port: int, log_name: str) -> subprocess.Popen[bytes]:
         env = {

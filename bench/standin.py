@@ -8,7 +8,10 @@ app sends one `assistant.audio.start` and then binary frames.
 A connection whose path contains `/turns/` also plays a full GA turn every `--turn-ms` of audio it
 received (user item added, transcription completed with usage, response created, assistant item
 added, transcript done, response.done with usage), so the app's recorder writes for real; the echo
-then continues under a new item and response id.
+then continues under a new item and response id. Each connection's first turn comes after a
+random share of `--turn-ms` (seeded by the connection's number), so sessions' turns are spread
+as independent conversations' are; under `/turns-aligned/` every connection's turns come after
+exactly `--turn-ms`, so sessions that started together all end their turns in the same moment.
 
     python -m bench.standin --port 8765
 """
@@ -19,6 +22,7 @@ import argparse
 import asyncio
 import json
 import logging
+import random
 from itertools import count
 from typing import Any
 
@@ -64,12 +68,14 @@ def _session(session_id: str) -> dict[str, Any]:
 class EchoSession:
     """One upstream connection."""
 
-    def __init__(self, ws: ServerConnection, number: int, turn_ms: int) -> None:
+    def __init__(self, ws: ServerConnection, number: int, turn_ms: int, *, aligned: bool = False) -> None:
         self.ws = ws
         self.number = number
         self.turn_bytes = turn_ms * PCM_BYTES_PER_MS if turn_ms > 0 else 0
         self.turn = 0
-        self.turn_received = 0
+        # Audio counted towards the first turn already: none when aligned, a random share otherwise.
+        phase = 0.0 if aligned else random.Random(number).random()  # noqa: S311 (not for security)
+        self.turn_received = int(self.turn_bytes * phase)
         self.events = count(1)
         self._prefix = ""
         self._new_turn_ids()
@@ -181,9 +187,11 @@ class EchoSession:
 
 
 async def handle(ws: ServerConnection, *, turn_ms: int) -> None:
-    """One connection; `/turns/` in the path plays full turns."""
+    """One connection; `/turns/` or `/turns-aligned/` in the path plays full turns."""
     path = ws.request.path if ws.request is not None else ""
-    session = EchoSession(ws, next(_connections), turn_ms if "/turns/" in path else 0)
+    aligned = "/turns-aligned/" in path
+    turns = aligned or "/turns/" in path
+    session = EchoSession(ws, next(_connections), turn_ms if turns else 0, aligned=aligned)
     try:
         await session.run()
     except Exception:  # a client vanishing mid-frame is normal at the end of a phase
