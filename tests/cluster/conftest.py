@@ -1,4 +1,4 @@
-"""A cluster on one machine: two workers (daphne, or uvicorn where said), PostgreSQL and Redis.
+"""A cluster on one machine: two workers (uvicorn and daphne, unless said), PostgreSQL and Redis.
 
 The workers are real processes serving the real application; the test talks to them over loopback
 like browsers and admins would. They run against the test database pytest-django created (on the
@@ -251,8 +251,12 @@ def cluster(
     simulator: Simulator,
     tmp_path: Path,
 ) -> Iterator[Cluster]:
-    """Workers a and b; parametrize indirectly with their servers, e.g. ("uvicorn", "daphne")."""
-    servers = getattr(request, "param", ("daphne", "daphne"))
+    """Workers a and b; parametrize indirectly with their servers, e.g. ("daphne", "daphne").
+
+    By default a runs on uvicorn, the recommended server, and b on daphne, so every behaviour
+    across workers is checked on both.
+    """
+    servers = getattr(request, "param", ("uvicorn", "daphne"))
     simulator.start()
     workers = [
         Worker(name, free_port(), dict(worker_env), tmp_path / f"{name}.log", server)
