@@ -94,7 +94,8 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "- database: a fresh SQLite file (`bench/results/bench.sqlite3`), persistence on unless said;"
         " in-memory channel layer; `DEBUG=0`, `LOG_LEVEL=INFO`",
         "",
-        "Rerun: `make bench` (a few minutes; raw numbers in `bench/results/results.json`,"
+        f"Rerun: `make bench` (about {results['duration_s'] / 60:.0f} minutes here;"
+        " raw numbers in `bench/results/results.json`,"
         " server logs in `bench/results/logs/`), or `.venv/bin/python -m bench --quick` for a smoke test.",
         "",
         "## How it is measured",
@@ -132,7 +133,9 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  installed (requirements.txt), so uvicorn runs on it unless `--loop asyncio` says otherwise.",
         "  The bare relay runs under uvicorn both ways, so it is compared with its best.",
         "- **Writes per turn** (`bench/writes.py`): the six service calls the recorder applies for one",
-        "  of the stand-in's full turns, timed alone on the app's core against a fresh SQLite file.",
+        "  of the stand-in's full turns, timed alone on the app's core against a fresh SQLite file:",
+        "  each write in its own transaction, a turn's writes in one, and a turn of each of 25",
+        "  sessions in one (as the writer batches a busy worker's turns).",
         "- Each phase starts a fresh server process. Every phase records how much CPU other processes",
         "  took on each core; one that failed while others used over 10% of a core is measured again",
         "  (both attempts are in results.json). **harness-bound** marks phases where the clients' core",
@@ -170,6 +173,7 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "- PostgreSQL and the Redis channel layer (the bench uses SQLite and the in-memory layer);",
         "  TLS; a real network between browser, relay and provider; the simulator's paced speech.",
         "- Several worker processes: every number is one process on one core.",
+        "- Other ASGI servers (hypercorn, granian) and uvicorn's other WebSocket implementations.",
         "",
     ]
     return "\n".join(out)
@@ -317,7 +321,7 @@ def _persistence_share(results: dict[str, Any], on: str, off: str) -> str:
     ra, rb = find(results, on, n, 100), find(results, off, n, 100)
     if ra is None or rb is None or "app_cpu_util" not in ra or "app_cpu_util" not in rb:
         return "(not measured in this run)"
-    return f"{ra['app_cpu_util'] - rb['app_cpu_util']:.0%} of a core"
+    return f"{ra['app_cpu_util'] - rb['app_cpu_util']:+.0%} of a core"
 
 
 def findings_section(results: dict[str, Any]) -> list[str]:
@@ -356,26 +360,33 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   and usage reports named, one INSERT per table, and one prepared UPDATE of the totals run",
         "   for every conversation (`executemany`), instead of a lock and several ORM queries per",
         "   write.",
-        "4. **The writer rests in proportion** (`WRITE_SHARE`): after each batch the next waits as",
-        "   long as it took, so a burst of every session's writes takes at most half of the process's",
-        "   time from the audio, and the batches that grow meanwhile are cheaper per turn.",
-        "5. **The audio path does one base64 pass and no JSON encoding of audio**: appends are built",
+        "4. **Short batches, formed by waiting, with rests** (`realtime/recorder.py`): a write waits",
+        "   up to 250 ms for others to join its batch (unless its session drains, as at its end); a",
+        "   batch takes about 10 ms of CPU at most, sized from the batches before, since a frame",
+        "   arriving during a batch can wait about as long as the batch; after each batch the next",
+        "   waits as long as it took (`WRITE_SHARE`).",
+        "5. **The database thread runs 10 nice levels below the event loop** (Linux): a frame",
+        "   arriving while a batch is written no longer waits for the end of that thread's time",
+        "   slice. With full turns stored this halved the p99 added delay (about 6 ms to under 3 ms",
+        "   at 100 sessions, measured while making the change).",
+        "6. **The audio path does one base64 pass and no JSON encoding of audio**: appends are built",
         "   as UTF-8 bytes around `binascii.b2a_base64` and sent as a text frame; deltas are decoded",
         "   with `binascii.a2b_base64`; upstream events, browser messages and browser events are",
         "   parsed and serialized by orjson.",
-        "6. **uvloop** is a dependency, so uvicorn runs on it. Measured here:",
+        "7. **uvloop** is a dependency, so uvicorn runs on it. Measured here:",
         f"   {_pair(results, 'uvicorn-nodeflate', 'uvicorn-nodeflate-asyncio')}.",
-        "7. **No permessage-deflate.** uvicorn accepts the deflate browsers offer by default and",
+        "8. **No permessage-deflate.** uvicorn accepts the deflate browsers offer by default and",
         "   then compresses every PCM frame, which barely compresses. Measured here:",
         f"   {_pair(results, 'uvicorn-nodeflate', 'uvicorn')}. Serve with",
         "   `--ws-per-message-deflate false` (daphne does not negotiate it).",
         "",
         "What persistence costs: with full turns the stand-in has every session write a turn, six",
         "writes, for every 2 s of audio, several times the turn rate of a spoken conversation (an",
-        "utterance and its answer usually take 5 to 15 s). Storing took"
+        "utterance and its answer usually take 5 to 15 s). Storing took (the server's CPU with",
+        "persistence on minus off, at the fixed load; phases differ by several points from run to run)"
         f" {_persistence_share(results, 'daphne+turns', 'daphne+turns-nopersist')} under daphne and"
         f" {_persistence_share(results, 'uvicorn-nodeflate+turns', 'uvicorn-nodeflate+turns-nopersist')}",
-        f"under uvicorn at {n} sessions (the server's CPU with persistence on minus off).",
+        f"under uvicorn at {n} sessions.",
         *cost_lines,
         "",
     ]
@@ -397,11 +408,16 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
     ]
     if any(cost > 0.10 for cost in costs):
         out += [
-            "- **Persistence costs more than 10% of capacity.** Every write is Django's ORM building",
-            "  rows in the same process, on the same core, as the audio; at this harness's turn rate",
-            "  (every session, every 2 s) that is still a share of the core. A separate writer",
-            "  process fed through the channel layer would move the cost off the relay's process, not",
-            "  off its core.",
+            "- **Persistence costs more than 10% of capacity** at this turn rate (every session, every",
+            "  2 s). The writes run in Django's database thread, in the process and on the core of the",
+            "  audio, and hold the GIL while the ORM builds rows: a frame arriving meanwhile waits, so",
+            "  batches are kept to about 10 ms of CPU, and a batch that small spends most of it on",
+            "  fixed costs (the thread hop, the transaction, the locking and reading queries), about",
+            "  three times `bench/writes.py`'s 25-session cost per turn. Past about 200 sessions the",
+            "  writer and the audio compete for the GIL and frames queue behind it while the core is",
+            "  still only two thirds busy. What would remove it: SQL built once instead of ORM queries",
+            "  compiled per batch, or a writer process of its own, which leaves the dividing of the",
+            "  core to the scheduler (with the writer at a lower priority) instead of the GIL.",
         ]
     slow = [
         v
@@ -436,9 +452,15 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
     apps = [caps[v]["sessions"] for v in ("daphne", "uvicorn-nodeflate") if caps.get(v)]
     if bares and apps and max(apps) < 1.5 * max(bares):
         out += [
-            "- **Capacity against the bare relay's best.** Served without deflate on uvicorn and",
-            "  uvloop, the bare relay does little more than the app's audio path (no Channels, no",
-            "  checks, no records), so the app holds about as many sessions, not half as many more.",
+            "- **Capacity against the bare relay served without deflate.** Against the bare relay as",
+            "  the simplest bridges are served (uvicorn's defaults) the app holds far more; given",
+            "  `--ws-per-message-deflate false` too, the bare relay's per-frame work is what the app's",
+            "  audio path does minus Channels' dispatch and the relay's checks and records: both",
+            "  spend most of a frame's time in the same server's WebSocket code and the same",
+            "  system calls, so the app holds somewhat more, not half as many more. A faster",
+            "  WebSocket server would speed both. Past about 600 sessions the clients' own core",
+            "  saturates (see the direct round trips in results.json), so larger capacities could",
+            "  not be told apart here.",
         ]
     return out
 
