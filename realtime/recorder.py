@@ -249,10 +249,12 @@ def _write_all(batch: list[tuple[Recorder, Write]], failed: dict[Recorder, int])
     with transaction.atomic():
         while queues:
             runs = {recorder: _leading_run(writes) for recorder, writes in queues.items()}
-            if not _together([w for run in runs.values() for w in run]):
-                for recorder, run in runs.items():
-                    if not _together(run):
-                        failed[recorder] = failed.get(recorder, 0) + sum(not _write_one(w) for w in run)
+            nonempty = {recorder: run for recorder, run in runs.items() if run}
+            if not _together([w for run in nonempty.values() for w in run]):
+                for recorder, run in nonempty.items():
+                    if len(nonempty) > 1 and _together(run):
+                        continue
+                    failed[recorder] = failed.get(recorder, 0) + sum(not _write_one(w) for w in run)
             for recorder, writes in list(queues.items()):
                 if writes and not runs[recorder]:  # a write that cannot go together: alone
                     failed[recorder] = failed.get(recorder, 0) + (not _write_one(writes.popleft()))
@@ -272,8 +274,6 @@ def _together(writes: list[Write]) -> bool:
     """Apply turn and usage writes in one go; False when one of them failed (nothing stored)."""
     if not writes:
         return True
-    if len(writes) == 1:
-        return _write_one(writes[0])
     try:
         with transaction.atomic():
             services.write_together(writes)

@@ -92,7 +92,9 @@ async def test_turns_queued_by_several_sessions_are_stored_in_order(conversation
     assert first.failed_writes == second.failed_writes == 0
 
 
-async def test_one_bad_write_among_others_spoils_none_of_them(conversation: Conversation) -> None:
+async def test_one_bad_write_among_others_spoils_none_of_them_and_is_tried_once(
+    conversation: Conversation, caplog: pytest.LogCaptureFixture
+) -> None:
     recorder = Recorder()
     recorder.put(
         services.message_add, conversation_id=conversation.pk, item_id="u1", role="user", kind="audio"
@@ -109,6 +111,9 @@ async def test_one_bad_write_among_others_spoils_none_of_them(conversation: Conv
 
     assert await stored_turns(conversation.pk) == [(1, "u1", "kept")]
     assert recorder.failed_writes == 1
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "Writing usage_record failed"
+    ]
 
 
 async def test_writes_wait_out_a_database_outage_and_are_stored_once(
@@ -331,3 +336,20 @@ def test_the_database_thread_gives_way_to_the_event_loop() -> None:
 
     assert seen == [min(19, os.getpriority(os.PRIO_PROCESS, 0) + recorder_module.DATABASE_THREAD_NICE)]
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < seen[0]  # only that thread
+
+
+async def test_a_bad_write_alone_in_its_session_is_tried_once_and_spoils_no_other_session(
+    conversation: Conversation, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = await conversation.__class__.objects.acreate(owner_id=conversation.owner_id, provider="openai")
+    bad, good = Recorder(), Recorder()
+    bad.put(services.usage_record, conversation_id=other.pk, upstream_id="r1", kind="response", usage=None)
+    queue_turn(good, conversation.pk, 1)
+
+    await asyncio.gather(bad.close(), good.close())
+
+    assert [item for _, item, _ in await stored_turns(conversation.pk)] == ["u1", "a1"]
+    assert (bad.failed_writes, good.failed_writes) == (1, 0)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
+        "Writing usage_record failed"
+    ]
