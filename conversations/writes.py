@@ -74,11 +74,10 @@ class ConversationWrites:
         self._new: list[Message] = []
         self._changed: dict[int, Message] = {}
         self._next_position: dict[uuid.UUID, int] = {}
-        self._usage_ids: set[tuple[uuid.UUID, str]] = set()
         self._usages: list[Usage] = []
         self._load_messages({(_key(c), item) for c, item in item_ids})
         self._usage_checked = {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in upstream_ids}
-        self._usage_ids = _existing(Usage, "upstream_id", self._usage_checked)
+        self._usage_ids: set[tuple[uuid.UUID, str]] = _existing(Usage, "upstream_id", self._usage_checked)
 
     # --- Turns ------------------------------------------------------------------------------------
 
