@@ -62,6 +62,19 @@ def queue_turn(recorder: Recorder, conversation_id: Any, n: int) -> None:
     )
 
 
+def fail_first_attempts(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
+    """The database is away for the writer's next `count` attempts, then back."""
+    real_write_all = recorder_module._write_all
+    failures = iter([True] * count)
+
+    def flaky(batch: Any, failed: Any) -> None:
+        if next(failures, False):
+            raise OperationalError("server closed the connection unexpectedly")
+        real_write_all(batch, failed)
+
+    monkeypatch.setattr(recorder_module, "_write_all", flaky)
+
+
 @sync_to_async
 def stored_turns(conversation_id: Any) -> list[tuple[int, str, str]]:
     return list(
@@ -120,15 +133,7 @@ async def test_writes_wait_out_a_database_outage_and_are_stored_once(
     conversation: Conversation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = Recorder(retry_delays=(0.01, 0.01, 0.01))
-    real_write_all = recorder_module._write_all
-    failures = iter([True, True])
-
-    def flaky(batch: Any, failed: Any) -> None:
-        if next(failures, False):
-            raise OperationalError("server closed the connection unexpectedly")
-        real_write_all(batch, failed)
-
-    monkeypatch.setattr(recorder_module, "_write_all", flaky)
+    fail_first_attempts(monkeypatch, 2)
     queue_turn(recorder, conversation.pk, 1)
 
     await recorder.close()
@@ -159,15 +164,7 @@ async def test_a_recorder_out_of_retries_gives_up_while_the_others_go_on(
 ) -> None:
     other = await conversation.__class__.objects.acreate(owner_id=conversation.owner_id, provider="openai")
     patient, impatient = Recorder(retry_delays=(0.01, 0.01)), Recorder(retry_delays=(0.01,))
-    real_write_all = recorder_module._write_all
-    failures = iter([True, True])
-
-    def flaky(batch: Any, failed: Any) -> None:
-        if next(failures, False):
-            raise OperationalError("server closed the connection unexpectedly")
-        real_write_all(batch, failed)
-
-    monkeypatch.setattr(recorder_module, "_write_all", flaky)
+    fail_first_attempts(monkeypatch, 2)
     queue_turn(patient, conversation.pk, 1)
     queue_turn(impatient, other.pk, 1)
 
