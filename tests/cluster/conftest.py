@@ -160,6 +160,8 @@ def simulator(tmp_path: Path) -> Iterator[Simulator]:
     sim.kill()
 
 
+WORKER_APPLICATION_NAME = "cluster-worker"
+
 # How each server is started, as README.md and docs/deployment.md say.
 SERVER_COMMANDS = {
     "daphne": lambda port: [str(BIN / "daphne"), "-b", "127.0.0.1", "-p", str(port)],
@@ -233,7 +235,8 @@ def worker_env(cluster_database: str, redis_server: Redis, simulator: Simulator)
         # The test process signs the session cookies the workers must accept.
         "SECRET_KEY": settings.SECRET_KEY,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": cluster_database,
+        # Named, so the fixture can tell the workers' database sessions from the test's own.
+        "DATABASE_URL": f"{cluster_database}?application_name={WORKER_APPLICATION_NAME}",
         "REDIS_URL": redis_server.url,
         "REALTIME_PROVIDER": "simulator",
         "REALTIME_SIMULATOR_URL": simulator.url,
@@ -273,17 +276,19 @@ def cluster(
 
 
 def _wait_for_worker_connections_to_close(timeout_s: float = 5.0) -> None:
-    """PostgreSQL drops a killed worker's sessions a moment later; the test database must not see them."""
+    """PostgreSQL drops a killed worker's sessions a moment later; the next test must not see them."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND application_name = %s",
+                [WORKER_APPLICATION_NAME],
             )
             if cursor.fetchone()[0] == 0:
                 return
         time.sleep(0.05)
+    raise TimeoutError(f"the workers' database sessions were still open after {timeout_s} s")
 
 
 @sync_to_async
