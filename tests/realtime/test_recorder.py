@@ -75,6 +75,19 @@ def fail_first_attempts(monkeypatch: pytest.MonkeyPatch, count: int) -> None:
     monkeypatch.setattr(recorder_module, "_write_all", flaky)
 
 
+def batch_sizes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The sizes of the batches the writer writes from now on, in order."""
+    sizes: list[int] = []
+    real_write_all = recorder_module._write_all
+
+    def counting(batch: Any, failed: Any) -> None:
+        sizes.append(len(batch))
+        real_write_all(batch, failed)
+
+    monkeypatch.setattr(recorder_module, "_write_all", counting)
+    return sizes
+
+
 @sync_to_async
 def stored_turns(conversation_id: Any) -> list[tuple[int, str, str]]:
     return list(
@@ -182,14 +195,7 @@ async def test_writes_queued_while_a_batch_is_written_go_together_in_the_next(
         await conversation.__class__.objects.acreate(owner_id=conversation.owner_id, provider="openai")
         for _ in range(9)
     ]
-    batches: list[int] = []
-    real_write_all = recorder_module._write_all
-
-    def counting(batch: Any, failed: Any) -> None:
-        batches.append(len(batch))
-        real_write_all(batch, failed)
-
-    monkeypatch.setattr(recorder_module, "_write_all", counting)
+    batches = batch_sizes(monkeypatch)
     recorders = [Recorder() for _ in range(10)]
     for recorder, target in zip(recorders, [conversation, *others], strict=True):
         queue_turn(recorder, target.pk, 1)
@@ -295,14 +301,7 @@ async def test_a_burst_is_written_in_batches_of_about_the_cpu_time_allowed(
 async def test_a_write_waits_a_moment_for_others_to_join_its_batch_unless_its_session_drains(
     conversation: Conversation, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    batches: list[int] = []
-    real_write_all = recorder_module._write_all
-
-    def counting(batch: Any, failed: Any) -> None:
-        batches.append(len(batch))
-        real_write_all(batch, failed)
-
-    monkeypatch.setattr(recorder_module, "_write_all", counting)
+    batches = batch_sizes(monkeypatch)
     monkeypatch.setattr(recorder_module, "LINGER_S", 0.2)
     loop = asyncio.get_running_loop()
     first, second = Recorder(), Recorder()
