@@ -18,22 +18,14 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
 django.setup()
 
 
-class NullRecorder:
-    """The recorder's interface, writing nothing."""
+from realtime.recorder import Recorder  # noqa: E402 (after django.setup)
 
-    failed_writes = 0
 
-    def start(self) -> None:
-        """Nothing to start."""
+class NullRecorder(Recorder):
+    """The recorder, writing nothing: waiting for writes returns at once, as nothing is queued."""
 
     def put(self, write: Any, /, **kwargs: Any) -> None:
         """Drop the write."""
-
-    async def drain(self) -> None:
-        """Nothing queued."""
-
-    async def close(self) -> None:
-        """Nothing to write."""
 
 
 if os.environ.get("BENCH_PERSISTENCE") == "off":

@@ -367,7 +367,7 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   waits as long as it took (`WRITE_SHARE`).",
         "5. **The database thread runs 10 nice levels below the event loop** (Linux): a frame",
         "   arriving while a batch is written no longer waits for the end of that thread's time",
-        "   slice. With full turns stored this halved the p99 added delay (about 6 ms to under 3 ms",
+        "   slice. With full turns stored this halved the p99 added delay (about 6 ms to about 3 ms",
         "   at 100 sessions, measured while making the change).",
         "6. **The audio path does one base64 pass and no JSON encoding of audio**: appends are built",
         "   as UTF-8 bytes around `binascii.b2a_base64` and sent as a text frame; deltas are decoded",

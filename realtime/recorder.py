@@ -39,7 +39,7 @@ BATCH_CPU_S = 0.01
 # How much nicer than the event loop the database thread is (Linux): when a frame arrives while
 # a batch is being written, the scheduler then hands the core to the event loop at once instead
 # of at the end of the database thread's time slice (in bench/, this halved the p99 added delay
-# of frames with full turns stored, from about 6 ms to under 3 ms).
+# of frames with full turns stored, from about 6 ms to about 3 ms).
 DATABASE_THREAD_NICE = 10
 MIN_BATCH, MAX_BATCH = 6, 1000  # writes; six are a full voice turn
 FIRST_CPU_PER_WRITE_S = 0.0005  # a first guess, refined by every batch
