@@ -15,9 +15,11 @@ except ImproperlyConfigured as exc:
     raise SystemExit(f"Configuration error: {exc}") from None
 
 from channels.routing import ProtocolTypeRouter, URLRouter
+from django.conf import settings
 
 from realtime.auth import websocket_stack
 from realtime.routing import websocket_urlpatterns
+from voiceproject.garbage import tune_for_worker
 
 application = ProtocolTypeRouter(
     {
@@ -25,3 +27,6 @@ application = ProtocolTypeRouter(
         "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
     }
 )
+
+# Last, so that everything the app imported at start-up is frozen.
+tune_for_worker(settings.WORKER_GC_THRESHOLD)

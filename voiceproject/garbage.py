@@ -1,0 +1,28 @@
+"""Garbage-collector settings for a worker that holds hundreds of live voice sessions.
+
+CPython's cycle collector runs in whichever thread happens to allocate, holding the GIL, so
+every session's audio waits while it runs. With its defaults a worker collects its youngest
+objects after every 700 net allocations: the bursts of a turn (events, ORM rows) set off
+collections that promote in-flight objects, and every few seconds a full collection then scans
+every object of the process, Django's modules included. In bench/ a full collection at 400
+sessions took 90 ms of CPU, and frames arriving meanwhile waited as long (p99 added delay over
+100 ms). A steady worker makes almost no cyclic garbage (none in a second of 200 sessions'
+audio and turns), so collecting rarely costs little memory and removes those pauses.
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def tune_for_worker(threshold: int) -> None:
+    """Freeze what start-up made and collect young objects only after `threshold` allocations.
+
+    Frozen objects (the modules, settings and URL patterns) are never scanned again; start-up's
+    own garbage is collected first so none of it is frozen. The older generations keep their
+    thresholds, counted in young collections.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(threshold, middle, oldest)
