@@ -110,7 +110,8 @@ class VoiceConsumer(AsyncWebsocketConsumer):
                 idle_timeout_s=settings.REALTIME_IDLE_TIMEOUT_S,
                 greeting=settings.REALTIME_GREETING,
                 max_session_s=plan.limits.max_session_minutes * 60,
-                budget_check=self._budget_check,
+                # Without a budget the check could only answer "go on": no database trip per answer.
+                budget_check=self._budget_check if plan.limits.has_budget else None,
                 on_end=partial(registry.unregister, session_id=plan.session_id),
                 recycle_after_s=settings.REALTIME_UPSTREAM_RECYCLE_MINUTES * 60,
                 history_tokens=settings.REALTIME_HISTORY_TOKENS,

@@ -23,6 +23,11 @@ class Limits:
     daily_cost: Decimal | None
     max_session_minutes: int
 
+    @property
+    def has_budget(self) -> bool:
+        """Whether a daily token or cost budget applies, so usage must be checked against it."""
+        return bool(self.daily_tokens) or self.daily_cost is not None
+
 
 class LimitReached(Exception):
     """A limit stops a session from starting or going on; says which, to the user, with a close code."""
@@ -59,7 +64,7 @@ def usage_today(user: AbstractBaseUser) -> tuple[int, Decimal]:
 
 def budget_exhausted(user: AbstractBaseUser, limits: Limits) -> LimitReached | None:
     """The daily budget problem, if the user has used it up."""
-    if not limits.daily_tokens and limits.daily_cost is None:
+    if not limits.has_budget:
         return None
     tokens, cost = usage_today(user)
     if limits.daily_tokens and tokens >= limits.daily_tokens:

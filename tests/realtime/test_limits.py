@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -10,9 +11,10 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from conversations.models import Conversation
+from conversations.models import Conversation, Usage
 from realtime import registry
 from realtime.control import end_session
+from realtime.limits import Limits
 from realtime.models import LiveSession, UserLimits
 from tests.factories import GPT_REALTIME_USAGE, eventually, make_conversation
 from tests.realtime.test_voice_turns import _stored
@@ -120,6 +122,34 @@ async def test_a_session_ends_when_its_answers_spend_the_cost_budget(connect: An
     assert (conversation.status, conversation.end_reason) == ("completed", "limit_reached")
     assert len(usages) == 1  # the answer that spent it is still recorded
     assert [m.role for m in messages] == ["user", "assistant"]
+
+
+async def test_without_a_budget_answers_are_not_checked_against_one(
+    connect: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[object] = []
+    monkeypatch.setattr("realtime.consumers.budget_exhausted", lambda *args: checked.append(args))
+    browser = await connect()
+    await browser.until_type("session.ready")
+
+    await browser.send({"type": "text", "text": "Hello"})
+    await browser.until_type("response.done")
+    # A check would run once the answer's usage is stored; give it time to.
+    await eventually(lambda: Usage.objects.aexists())
+    await asyncio.sleep(0.2)
+    await browser.send({"type": "stop"})
+    await browser.until_closed()
+
+    assert checked == []
+
+
+def test_limits_have_a_budget_when_tokens_or_cost_are_capped() -> None:
+    def limits(tokens: int, cost: Decimal | None) -> Limits:
+        return Limits(max_sessions=2, daily_tokens=tokens, daily_cost=cost, max_session_minutes=120)
+
+    assert not limits(0, None).has_budget
+    assert limits(1000, None).has_budget
+    assert limits(0, Decimal("0")).has_budget  # a zero cost budget allows nothing priced
 
 
 async def test_end_session_reaches_the_consumer_through_the_channel_layer(connect: Any, user: Any) -> None:
