@@ -20,8 +20,11 @@ def tune_for_worker(threshold: int) -> None:
 
     Frozen objects (the modules, settings and URL patterns) are never scanned again; start-up's
     own garbage is collected first so none of it is frozen. The older generations keep their
-    thresholds, counted in young collections.
+    thresholds, counted in collections of the generation below. A threshold of 0 leaves the
+    collector as Python set it.
     """
+    if threshold == 0:
+        return
     gc.collect()
     gc.freeze()
     _, middle, oldest = gc.get_threshold()

@@ -319,9 +319,11 @@ REALTIME_CONNECT_TIMEOUT_S = env_int("REALTIME_CONNECT_TIMEOUT_S", 15, minimum=1
 # How much of a resumed conversation is replayed upstream, in estimated tokens.
 REALTIME_HISTORY_TOKENS = env_int("REALTIME_HISTORY_TOKENS", 8_000, minimum=0, maximum=100_000)
 
-# Net allocations between collections of the youngest objects (Python's default is 700); see
-# voiceproject/garbage.py for why a worker collects rarely.
-WORKER_GC_THRESHOLD = env_int("WORKER_GC_THRESHOLD", 50_000, minimum=700, maximum=1_000_000)
+# Net allocations between collections of the youngest objects (Python's default is 700; 0 leaves
+# Python's settings alone); see voiceproject/garbage.py for why a worker collects rarely.
+WORKER_GC_THRESHOLD = env_int("WORKER_GC_THRESHOLD", 50_000, minimum=0, maximum=1_000_000)
+if 0 < WORKER_GC_THRESHOLD < 700:
+    raise ImproperlyConfigured("WORKER_GC_THRESHOLD must be 0 (Python's default) or between 700 and 1000000.")
 
 # --- Limits, enforced across workers (per-user overrides in admin under "User limits") ------------
 

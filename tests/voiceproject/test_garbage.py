@@ -79,6 +79,14 @@ def test_a_threshold_below_pythons_default_is_refused_at_start_up() -> None:
     result = _python("import voiceproject.asgi", WORKER_GC_THRESHOLD="10")
 
     assert result.returncode == 1
-    assert (
-        result.stderr == "Configuration error: WORKER_GC_THRESHOLD must be between 700 and 1000000; got 10.\n"
+    assert result.stderr == (
+        "Configuration error: WORKER_GC_THRESHOLD must be 0 (Python's default) or between 700 and 1000000.\n"
     )
+
+
+def test_a_threshold_of_zero_leaves_pythons_collector_alone() -> None:
+    before = _report("import gc")
+    after = _report("import voiceproject.asgi", WORKER_GC_THRESHOLD="0")
+
+    assert after["threshold"] == before["threshold"]
+    assert after["frozen"] == 0
