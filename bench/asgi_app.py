@@ -1,7 +1,7 @@
 """The app as the benchmark serves it: `voiceproject.asgi.application`, unchanged by default.
 
-`BENCH_PERSISTENCE=off` swaps the relay's recorder for one that writes nothing, to measure what
-persistence costs (the conversation row is still created when a session starts).
+`BENCH_PERSISTENCE=off` swaps the relay's recorder for one that stores nothing of the conversation,
+to measure what persistence costs (the conversation row is still created when a session starts).
 `BENCH_PYINSTRUMENT=<path>` profiles the whole server process and writes an HTML report to that
 path at exit. Nothing here changes any code of the app itself.
 """
@@ -22,10 +22,16 @@ from realtime.recorder import Recorder  # noqa: E402 (after django.setup)
 
 
 class NullRecorder(Recorder):
-    """The recorder, writing nothing: waiting for writes returns at once, as nothing is queued."""
+    """The recorder, storing no conversation: turns, usage and the conversation's end are dropped.
+
+    Other writes (the session leaving the live-session registry) still go through: a worker
+    shutting down waits for them, so dropping them would only stall each phase's end.
+    """
 
     def put(self, write: Any, /, **kwargs: Any) -> None:
-        """Drop the write."""
+        """Drop a write of `conversations.services`; queue anything else."""
+        if getattr(write, "__module__", "") != "conversations.services":
+            super().put(write, **kwargs)
 
 
 if os.environ.get("BENCH_PERSISTENCE") == "off":
