@@ -39,6 +39,7 @@ LATENCY_VARIANTS = (
     "uvicorn-nodeflate+turns",
     "uvicorn-nodeflate+aligned-turns",
 )
+GC_SESSIONS = 400  # bench/__main__.py's GC_COMPARISON
 TARGETS = {"p50_ms": 1.0, "p99_ms": 5.0, "capacity_ratio": 1.5, "persistence_cost": 0.10, "mib": 1.0}
 
 
@@ -125,8 +126,9 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  the measured window, divided by sessions × minutes. **MiB per session**: resident memory",
         "  at the end of the window minus after a 2-session warm-up, divided by sessions.",
         f"- **Capacity**: the most sessions (in steps of 25) with p99 added delay ≤ {THRESHOLD_MS:g} ms,",
-        "  no lost frame, no error and every session connected, 100 ms frames. The search grows by half",
-        "  from the fixed load until a step fails, then halves the gap.",
+        "  no lost frame, no error and every session connected, 100 ms frames. The search starts",
+        "  where the fixed load's CPU, scaled up, would fill 80% of the core, grows by a quarter",
+        "  until a step fails, then halves the gap; every phase of the variant counts.",
         "- **Servers**: `daphne` with its defaults (it does not negotiate permessage-deflate);",
         "  `uvicorn` with its defaults, which accept the permessage-deflate that browsers and the",
         "  clients offer; **no deflate** is uvicorn with `--ws-per-message-deflate false`. uvloop is",
@@ -301,9 +303,9 @@ def _verdict(met: bool, *caps: dict[str, Any]) -> bool | None:
     return None if any(cap["lower_bound"] and cap["first_failure"] is None for cap in caps) else met
 
 
-def _pair(results: dict[str, Any], a: str, b: str) -> str:
-    """`a` against `b` at the fixed load, 100 ms frames: added p50/p99 and CPU."""
-    n = results["settings"]["sessions"]
+def _pair(results: dict[str, Any], a: str, b: str, sessions: int | None = None) -> str:
+    """`a` against `b` at the fixed load (or `sessions`), 100 ms frames: added p50/p99 and CPU."""
+    n = sessions or results["settings"]["sessions"]
     ra, rb = find(results, a, n, 100), find(results, b, n, 100)
     if ra is None or rb is None or "added_p50_ms" not in ra or "added_p50_ms" not in rb:
         return "(not measured in this run)"
@@ -379,6 +381,15 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   then compresses every PCM frame, which barely compresses. Measured here:",
         f"   {_pair(results, 'uvicorn-nodeflate', 'uvicorn')}. Serve with",
         "   `--ws-per-message-deflate false` (daphne does not negotiate it).",
+        "9. **A worker's garbage collector runs rarely and skips start-up's objects**",
+        "   (`voiceproject/garbage.py`): Python's collections run in whichever thread allocates,",
+        "   holding the GIL, so every session's audio waits for them. With Python's settings a",
+        "   worker collected young objects every 700 allocations, and every few seconds a full",
+        "   collection scanned every object, Django's included: about 90 ms of CPU at 400",
+        "   sessions. The worker now freezes what start-up made (`gc.freeze()`) and collects young",
+        "   objects after 50,000 allocations (`WORKER_GC_THRESHOLD`); a steady worker makes almost",
+        "   no cyclic garbage, so little waits to be collected. Measured here with full turns:",
+        f"   {_pair(results, 'uvicorn-nodeflate+turns', 'uvicorn-nodeflate+turns-pythongc', GC_SESSIONS)}.",
         "",
         "What persistence costs: with full turns the stand-in has every session write a turn, six",
         "writes, for every 2 s of audio, several times the turn rate of a spoken conversation (an",
@@ -412,12 +423,9 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  2 s). The writes run in Django's database thread, in the process and on the core of the",
             "  audio, and hold the GIL while the ORM builds rows: a frame arriving meanwhile waits, so",
             "  batches are kept to about 10 ms of CPU, and a batch that small spends most of it on",
-            "  fixed costs (the thread hop, the transaction, the locking and reading queries), about",
-            "  three times `bench/writes.py`'s 25-session cost per turn. Past about 200 sessions the",
-            "  writer and the audio compete for the GIL and frames queue behind it while the core is",
-            "  still only two thirds busy. What would remove it: SQL built once instead of ORM queries",
-            "  compiled per batch, or a writer process of its own, which leaves the dividing of the",
-            "  core to the scheduler (with the writer at a lower priority) instead of the GIL.",
+            "  fixed costs (the thread hop, the transaction, the locking and reading queries). Near",
+            "  the core's limit the writes' CPU is what is missing. What would lower it: SQL built",
+            "  once instead of ORM queries compiled per batch, or a writer process of its own.",
         ]
     slow = [
         v
@@ -445,22 +453,33 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
     if any(r["added_p50_ms"] > 1 or r["added_p99_ms"] > 5 for r in twenty):
         out += [
             "- **20 ms frames** are five times the frames for the same audio, and every frame pays",
-            "  the per-frame price above; where the clients' own core was the limit the rows are",
-            "  marked *harness-bound* and say more about the harness than the relay.",
+            "  the per-frame price above. Under daphne that price is about half as much again as",
+            "  under uvicorn (Twisted and autobahn, against websockets' protocol on uvloop's event",
+            "  loop, written in C), so at 100 sessions of 20 ms frames daphne's core is nearly full",
+            "  and frames queue: a server matter the app cannot change, and why the README",
+            "  recommends uvicorn. Where the clients' own core was the limit the rows are marked",
+            "  *harness-bound* and say more about the harness than the relay.",
         ]
     bares = [caps[b]["sessions"] for b in ("bare", "bare-nodeflate") if caps.get(b)]
     apps = [caps[v]["sessions"] for v in ("daphne", "uvicorn-nodeflate") if caps.get(v)]
     if bares and apps and max(apps) < 1.5 * max(bares):
         out += [
             "- **Capacity against the bare relay served without deflate.** Against the bare relay as",
-            "  the simplest bridges are served (uvicorn's defaults) the app holds far more; given",
-            "  `--ws-per-message-deflate false` too, the bare relay's per-frame work is what the app's",
-            "  audio path does minus Channels' dispatch and the relay's checks and records: both",
-            "  spend most of a frame's time in the same server's WebSocket code and the same",
-            "  system calls, so the app holds somewhat more, not half as many more. A faster",
-            "  WebSocket server would speed both. Past about 600 sessions the clients' own core",
-            "  saturates (see the direct round trips in results.json), so larger capacities could",
-            "  not be told apart here.",
+            "  the simplest bridges are served (uvicorn's defaults) the app on uvicorn holds far",
+            "  more; given `--ws-per-message-deflate false` too, the bare relay's per-frame work is",
+            "  what the app's audio path does minus Channels' dispatch and the relay's checks and",
+            "  records: both spend most of a frame's time in the same server's WebSocket code and",
+            "  the same system calls, so the app holds about as many, not half as many more. A",
+            "  faster WebSocket server would speed both. Past about 600 sessions the clients' own",
+            "  core saturates (see the direct round trips in results.json), so larger capacities",
+            "  could not be told apart here.",
+        ]
+    daphne, bare = caps.get("daphne"), caps.get("bare")
+    if daphne and bare and daphne["sessions"] < 1.5 * bare["sessions"]:
+        out += [
+            "- **Capacity under daphne.** Daphne's WebSocket protocol (Twisted and autobahn, in",
+            "  Python) costs more per frame than uvicorn's, so the app under daphne holds fewer",
+            "  sessions than under uvicorn; the bare relay runs under uvicorn. Serve with uvicorn.",
         ]
     return out
 

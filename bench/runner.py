@@ -101,6 +101,14 @@ VARIANTS = {
             aligned=True,
         ),
         Variant(
+            "uvicorn-nodeflate+turns-pythongc",
+            "app, uvicorn, no deflate, full turns, Python's collector settings",
+            "uvicorn",
+            server_args=NO_DEFLATE,
+            turns=True,
+            env={"WORKER_GC_THRESHOLD": "0"},
+        ),
+        Variant(
             "uvicorn-nodeflate+turns-nopersist",
             "app, uvicorn, no deflate, full turns, persistence off",
             "uvicorn",
