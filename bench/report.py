@@ -424,8 +424,10 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  audio, and hold the GIL while the ORM builds rows: a frame arriving meanwhile waits, so",
             "  batches are kept to about 10 ms of CPU, and a batch that small spends most of it on",
             "  fixed costs (the thread hop, the transaction, the locking and reading queries). Near",
-            "  the core's limit the writes' CPU is what is missing. What would lower it: SQL built",
-            "  once instead of ORM queries compiled per batch, or a writer process of its own.",
+            "  the core's limit the writes' CPU is what is missing.",
+            *_persistence_load(results),
+            "  What would lower it: SQL built once instead of ORM queries compiled per batch, or a",
+            "  writer process of its own.",
         ]
     slow = [
         v
@@ -482,6 +484,21 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  sessions than under uvicorn; the bare relay runs under uvicorn. Serve with uvicorn.",
         ]
     return out
+
+
+def _persistence_load(results: dict[str, Any]) -> list[str]:
+    """What storing turns costs at the persistence-off capacity, from bench/writes.py's batched cost."""
+    writes = results.get("writes") or {}
+    off = (results.get("capacity") or {}).get(PERSISTENCE_PAIRS[0][1])
+    if not writes or not off:
+        return []
+    turns_per_s = off["sessions"] / 2
+    share = writes["cpu_ms_per_turn_sessions"] * turns_per_s / 1000
+    return [
+        f"  At {off['sessions']} sessions they write {turns_per_s:g} turns a second; even at"
+        f" `bench/writes.py`'s best ({writes['cpu_ms_per_turn_sessions']:.2f} ms a turn, 25",
+        f"  sessions' turns in one transaction) that is {share:.0%} of a core.",
+    ]
 
 
 def profile_section(results: dict[str, Any]) -> list[str]:
