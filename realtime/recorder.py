@@ -32,10 +32,12 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS_S = (0.1, 0.5, 1.0, 2.0, 5.0, 10.0)
 # The CPU time one batch may take in Django's database thread, which shares the core and the
-# GIL with the audio: a frame arriving during a batch can wait about as long as the batch (in
-# bench/, 50 ms batches delayed some frames by up to 100 ms, 10 ms batches by under 10 ms), so a
-# burst of every session's turns is written in several short batches with rests between.
-BATCH_CPU_S = 0.01
+# GIL with the audio, so a burst of every session's turns is written in several batches with
+# rests between. Each batch has fixed costs (a thread hop, a transaction, four reads), so
+# short ones cost more per turn: in bench/ at 400 sessions storing a turn every 2 s, 25 ms
+# batches took the server about 82% of its core against 92% for 10 ms batches, with no worse
+# p99 (six runs each, with voiceproject/garbage.py's collector settings).
+BATCH_CPU_S = 0.025
 # How much nicer than the event loop the database thread is (Linux): when a frame arrives while
 # a batch is being written, the scheduler then hands the core to the event loop at once instead
 # of at the end of the database thread's time slice (in bench/, this halved the p99 added delay
