@@ -1,6 +1,6 @@
 """`python -m bench`: every phase, the capacity searches, a profile, then docs/benchmarks.md.
 
-python -m bench            # the full run (about 14 minutes), as `make bench` does
+python -m bench            # the full run (about 13 minutes), as `make bench` does
 python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
 """
 
