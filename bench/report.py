@@ -452,13 +452,18 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
         ]
     twenty = [r for v in LATENCY_VARIANTS if (r := find(results, v, n, 20))]
     if any(r["added_p50_ms"] > 1 or r["added_p99_ms"] > 5 for r in twenty):
+        busy = " and ".join(
+            f"{r.get('app_cpu_util', 0):.0%} ({r['label']})" for r in twenty if "app_cpu_util" in r
+        )
         out += [
             "- **20 ms frames** are five times the frames for the same audio, and every frame pays",
-            "  the per-frame price above. Under daphne that price is about half as much again as",
-            "  under uvicorn (Twisted and autobahn, against websockets' protocol on uvloop's event",
-            "  loop, written in C), so at 100 sessions of 20 ms frames daphne's core is nearly full",
-            "  and frames queue: a server matter the app cannot change, and why the README",
-            "  recommends uvicorn. Where the clients' own core was the limit the rows are marked",
+            "  the stack's price per frame (Channels' dispatch, the server's WebSocket protocol, two",
+            f"  loopback hops): at {n} sessions the server's core was busy {busy}, and a core",
+            "  that full queues frames behind each other, so the tail varies from run to run. Under",
+            "  daphne the price is about half as much again as under uvicorn (Twisted and autobahn,",
+            "  against websockets' protocol on uvloop's event loop, written in C), so its core is",
+            "  nearly full: a server matter the app cannot change, and why the README recommends",
+            "  uvicorn. Where the clients' own core was the limit the rows are marked",
             "  *harness-bound* and say more about the harness than the relay.",
         ]
     bares = [caps[b]["sessions"] for b in ("bare", "bare-nodeflate") if caps.get(b)]
