@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import profiling, report
-from bench.runner import RESULTS, ROOT, THRESHOLD_MS, Bench, can_pin
+from bench.runner import GC_SESSIONS, RESULTS, ROOT, THRESHOLD_MS, Bench, can_pin
 
 FIXED_VARIANTS = {
     100: [
@@ -43,9 +43,7 @@ CAPACITY_VARIANTS = [
     "uvicorn-nodeflate+turns",
     "uvicorn-nodeflate+turns-nopersist",
 ]
-# voiceproject/garbage.py against Python's own collector settings, at a load where a full
-# collection's pause shows (a few hundred sessions' objects to scan).
-GC_COMPARISON = (400, ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"])
+GC_VARIANTS = ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"]  # at GC_SESSIONS
 QUICK_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "daphne+turns"]
 STEP = 25
 # A capacity search starts where the fixed load's CPU, scaled, would fill this much of the core.
@@ -90,9 +88,8 @@ def main(argv: list[str] | None = None) -> int:
             for name in chosen or (QUICK_VARIANTS if args.quick else FIXED_VARIANTS[frame_ms]):
                 bench.measure(name, args.sessions, frame_ms)
         if not args.quick and not args.variants:
-            gc_sessions, gc_variants = GC_COMPARISON
-            for name in gc_variants:
-                bench.measure(name, gc_sessions, 100)
+            for name in GC_VARIANTS:
+                bench.measure(name, GC_SESSIONS, 100)
         writes = bench.measure_writes(turns=30 if args.quick else 300)
         if not args.quick:
             share = args.budget_s / len(CAPACITY_VARIANTS)

@@ -18,7 +18,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "voiceproject.settings")
 django.setup()
 
 
-from realtime.recorder import Recorder  # noqa: E402 (after django.setup)
+from conversations import services  # noqa: E402 (after django.setup)
+from realtime.recorder import Recorder  # noqa: E402
 
 
 class NullRecorder(Recorder):
@@ -30,7 +31,7 @@ class NullRecorder(Recorder):
 
     def put(self, write: Any, /, **kwargs: Any) -> None:
         """Drop a write of `conversations.services`; queue anything else."""
-        if getattr(write, "__module__", "") != "conversations.services":
+        if getattr(write, "__module__", "") != services.__name__:
             super().put(write, **kwargs)
 
 

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from bench.runner import LATE_MS, ROOT, THRESHOLD_MS, VARIANTS
+from bench.runner import GC_SESSIONS, LATE_MS, ROOT, THRESHOLD_MS, VARIANTS
 
 CHART_VARIANTS = [
     "tcp-proxy",
@@ -39,7 +39,6 @@ LATENCY_VARIANTS = (
     "uvicorn-nodeflate+turns",
     "uvicorn-nodeflate+aligned-turns",
 )
-GC_SESSIONS = 400  # bench/__main__.py's GC_COMPARISON
 TARGETS = {"p50_ms": 1.0, "p99_ms": 5.0, "capacity_ratio": 1.5, "persistence_cost": 0.10, "mib": 1.0}
 
 
@@ -425,8 +424,8 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  of CPU, and part of each goes to fixed costs (the thread hop, the transaction, the",
             "  locking and reading queries). Near the core's limit the writes' CPU is what is missing.",
             *_persistence_load(results),
-            "  What would lower it: SQL built once instead of ORM queries compiled per batch, or a",
-            "  writer process of its own.",
+            "  What would lower it: SQL built once instead of ORM queries compiled per batch (a",
+            "  writer process of its own would only move the same CPU to another process).",
         ]
     slow = [
         v
