@@ -15,6 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from realtime import errors, registry, shutdown
+from realtime.dispatching import DirectDispatchMixin
 from realtime.errors import EndReason
 from realtime.limits import LimitReached, budget_exhausted
 from realtime.models import session_group
@@ -26,7 +27,7 @@ from realtime.upstream import Connector, connect_upstream
 log = logging.getLogger(__name__)
 
 
-class VoiceConsumer(AsyncWebsocketConsumer):
+class VoiceConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
     """One browser's voice session. Dependencies are injectable through `as_asgi(...)`."""
 
     provider_factory: Callable[[], Provider] = staticmethod(get_provider)

@@ -12,6 +12,7 @@ import asyncio
 import binascii
 import logging
 import secrets
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -134,7 +135,7 @@ class RelaySession:
 
     def start(self) -> asyncio.Task[None]:
         """Start relaying in the background; `end()` stops it."""
-        self._last_browser_activity = asyncio.get_running_loop().time()
+        self._last_browser_activity = time.monotonic()
         self._reader = asyncio.create_task(self._run(), name="relay-upstream")
         self._watchdog = asyncio.create_task(self._watch_idle(), name="relay-idle")
         if self.options.max_session_s is not None:
@@ -309,9 +310,8 @@ class RelaySession:
         self._end_written.set()
 
     async def _watch_idle(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            remaining = self._last_browser_activity + self.options.idle_timeout_s - loop.time()
+            remaining = self._last_browser_activity + self.options.idle_timeout_s - time.monotonic()
             if remaining <= 0:
                 await self.end(EndReason.IDLE_TIMEOUT, error="idle_timeout")
                 return
@@ -330,7 +330,8 @@ class RelaySession:
     async def _on_command(self, command: bp.Command) -> None:
         if self._ended:
             return
-        self._last_browser_activity = asyncio.get_running_loop().time()
+        # Not the loop's clock: asyncio.get_running_loop() costs a getpid() call, per frame here.
+        self._last_browser_activity = time.monotonic()
         match command:
             case bp.Audio(pcm):
                 await self._audio(pcm)

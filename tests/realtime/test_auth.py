@@ -114,3 +114,20 @@ def test_the_token_is_read_from_the_authorization_header_only_with_the_token_sch
     assert token_from_headers([(b"Authorization", b"Token abc")]) == "abc"
     assert token_from_headers([(b"authorization", b"Bearer abc")]) is None
     assert token_from_headers([(b"cookie", b"x=1")]) is None
+
+
+async def test_the_session_is_read_but_frames_are_sent_without_a_session_wrapper(alice: Any) -> None:
+    seen: dict[str, Any] = {}
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen["user"] = scope["user"]
+        seen["send"] = send
+
+    async def server_send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing is sent")
+
+    scope = {"type": "websocket", "path": "/", "headers": [ORIGIN, (b"cookie", await _session_cookie(alice))]}
+    await websocket_stack(inner)(scope, None, server_send)
+
+    assert seen["send"] is server_send  # no per-frame session bookkeeping on the way out
+    assert await sync_to_async(lambda: seen["user"].get_username())() == "alice"
