@@ -133,6 +133,9 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  clients offer; **no deflate** is uvicorn with `--ws-per-message-deflate false`. uvloop is",
         "  installed (requirements.txt), so uvicorn runs on it unless `--loop asyncio` says otherwise.",
         "  The bare relay runs under uvicorn both ways, so it is compared with its best.",
+        "- **Harness**: the clients (`bench/load.py`) and the stand-in (`bench/standin.py`) share the",
+        "  other core; they use websockets on uvloop and parse JSON with orjson, so they cost less",
+        "  than the server they measure and send every frame on time.",
         "- **Writes per turn** (`bench/writes.py`): the six service calls the recorder applies for one",
         "  of the stand-in's full turns, timed alone on the app's core against a fresh SQLite file:",
         "  each write in its own transaction, a turn's writes in one, and a turn of each of 25",
@@ -475,10 +478,15 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  what the app's audio path does minus Channels' dispatch and the relay's checks and",
             "  records: both spend most of a frame's time in the same server's WebSocket code and",
             "  the same system calls, so the app holds about as many, not half as many more. A",
-            "  faster WebSocket server would speed both. Past about 600 sessions the clients' own",
-            "  core saturates (see the direct round trips in results.json), so larger capacities",
-            "  could not be told apart here.",
+            "  faster WebSocket server would speed both.",
         ]
+        bound = [p for p in results["phases"] if p.get("harness_bound") and p["sessions"] > n]
+        if bound:
+            out += [
+                f"  From {min(p['sessions'] for p in bound)} sessions the clients' own core was over",
+                "  90% busy (*harness-bound* phases in results.json), so larger capacities could not",
+                "  be told apart here.",
+            ]
     daphne, bare = caps.get("daphne"), caps.get("bare")
     if daphne and bare and daphne["sessions"] < 1.5 * bare["sessions"]:
         out += [
