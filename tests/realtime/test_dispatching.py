@@ -13,6 +13,9 @@ from channels.layers import get_channel_layer
 
 from realtime.dispatching import DirectDispatchMixin
 
+# Channels' dispatch of layer messages checks the database connections first.
+pytestmark = pytest.mark.django_db(transaction=True)
+
 
 class Recorder(DirectDispatchMixin, AsyncConsumer):
     """Notes when each handler starts and ends; `layer.slow` holds the loop for a while."""
