@@ -61,14 +61,14 @@ class DirectDispatchMixin:
 
     async def _listen(self, consumer: asyncio.Task[Any] | None) -> None:
         """Hand channel-layer messages to the handlers; a stop or a failure ends the consumer."""
-        while True:
-            message = await self.channel_receive()
-            async with self._handling:
-                try:
+        try:
+            while True:
+                message = await self.channel_receive()
+                async with self._handling:
                     await self.dispatch(message)
-                except Exception as exc:  # StopConsumer too: handed to the consumer, as Channels would
-                    # Cancelled while the lock is held, the consumer is between handlers, never in one.
-                    self._layer_exit = exc
-                    if consumer is not None:
-                        consumer.cancel()
-                    return
+        except Exception as exc:  # StopConsumer too: handed to the consumer, as Channels would
+            # Cancelled while the lock is held, the consumer is between handlers, never in one.
+            async with self._handling:
+                self._layer_exit = exc
+                if consumer is not None:
+                    consumer.cancel()

@@ -98,6 +98,17 @@ async def test_a_failing_layer_handler_ends_the_consumer_with_its_error() -> Non
         await communicator.wait(1)
 
 
+async def test_a_failing_channel_layer_ends_the_consumer_with_its_error(monkeypatch: Any) -> None:
+    async def gone(layer: Any, channel: str) -> None:
+        raise ConnectionError("layer gone")
+
+    monkeypatch.setattr(type(get_channel_layer()), "receive", gone)
+    communicator = ApplicationCommunicator(Recorder.as_asgi(), {"type": "websocket", "path": "/"})
+
+    with pytest.raises(ConnectionError, match="layer gone"):
+        await communicator.wait(1)
+
+
 async def test_a_layer_handler_that_stops_the_consumer_ends_it_cleanly() -> None:
     communicator, channel = await connected()
 
