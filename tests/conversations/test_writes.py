@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from conversations import services
+from conversations import services, writes
 from conversations.models import Conversation, Message, Usage
 from tests.factories import GPT_REALTIME_USAGE, make_user
 
@@ -216,3 +217,77 @@ def test_turn_and_usage_writes_can_be_applied_together(write: Callable[..., Any]
 def test_other_writes_cannot() -> None:
     assert not services.can_write_together(services.conversation_finish)
     assert not services.can_write_together(services.conversation_set_upstream_session)
+
+
+def all_columns(model: type[Message] | type[Usage], conversation: Conversation) -> list[dict[str, Any]]:
+    """Every stored column but the ids and insert times, row by row."""
+    skip = {"id", "conversation", "created_at", "updated_at"}
+    names = [f.name for f in model._meta.concrete_fields if f.name not in skip]
+    return list(model.objects.filter(conversation=conversation).order_by("pk").values(*names))
+
+
+def varied_rows(conversation: Conversation) -> tuple[list[Message], list[Usage]]:
+    """Rows with every kind of value: empty and long text, None, enums, decimals, non-ASCII."""
+    messages = [
+        Message(
+            conversation=conversation,
+            position=n + 1,
+            role=Message.Role.USER if n % 2 else Message.Role.ASSISTANT,
+            kind=Message.Kind.AUDIO,
+            item_id=f"item_{n}",
+            text=["", "Grüße, 你好 — \"quoted\" 'text' ; DROP TABLE x;", "x" * 5000][n % 3],
+            status=Message.Status.INTERRUPTED if n % 4 == 0 else Message.Status.COMPLETED,
+            heard_text="heard" if n % 4 == 0 else "",
+            played_ms=1200 if n % 4 == 0 else None,
+            audio_duration_ms=None if n % 3 else 2000,
+        )
+        for n in range(90)
+    ]
+    usages = [
+        Usage(
+            conversation=conversation,
+            upstream_id=f"resp_{n}",
+            kind="response",
+            status="completed",
+            model="gpt-realtime",
+            input_text_tokens=n,
+            output_audio_tokens=10**12 + n,
+            total_tokens=10**12 + 2 * n,
+            duration_seconds=Decimal("2.5") if n % 2 else None,
+            cost=Decimal("0.0069656000") if n % 3 else None,
+        )
+        for n in range(120)  # more than one statement may bind on SQLite
+    ]
+    return messages, usages
+
+
+def test_the_hand_built_insert_stores_what_bulk_create_stores() -> None:
+    ours, djangos = fresh_conversation(), fresh_conversation()
+    our_messages, our_usages = varied_rows(ours)
+    their_messages, their_usages = varied_rows(djangos)
+
+    with transaction.atomic():
+        writes._insert(Message, our_messages)
+        writes._insert(Usage, our_usages)
+    Message.objects.bulk_create(their_messages)
+    Usage.objects.bulk_create(their_usages)
+
+    assert all_columns(Message, ours) == all_columns(Message, djangos)
+    assert all_columns(Usage, ours) == all_columns(Usage, djangos)
+
+
+def test_the_hand_built_insert_gives_rows_their_ids_and_insert_times() -> None:
+    conversation = fresh_conversation()
+    messages, usages = varied_rows(conversation)
+
+    writes._insert(Message, messages)
+    writes._insert(Usage, usages)
+
+    stored_messages = dict(Message.objects.filter(conversation=conversation).values_list("pk", "item_id"))
+    assert [stored_messages[m.pk] for m in messages] == [m.item_id for m in messages]
+    stored_usages = dict(Usage.objects.filter(conversation=conversation).values_list("pk", "upstream_id"))
+    assert [stored_usages[u.pk] for u in usages] == [u.upstream_id for u in usages]
+    assert not any(m._state.adding for m in messages)
+    first = Message.objects.get(pk=messages[0].pk)
+    assert first.created_at == messages[0].created_at == messages[0].updated_at
+    assert first.updated_at == messages[0].updated_at
