@@ -269,13 +269,12 @@ class ConversationWrites:
                 ", ".join(f"{quote(field.column)} = %s" for field in fields),
                 quote(pk.column),
             )
-            rows = [
-                [
-                    *(field.get_db_prep_save(self._conversations[key][field.name], db) for field in fields),
-                    pk.get_db_prep_save(key, db),
-                ]
-                for key in keys
-            ]
+            prepares = [(field.name, _preparation(field, [])) for field in fields]
+            rows = []
+            for key in keys:
+                values = self._conversations[key]
+                row = [values[name] if prep is None else prep(values[name], db) for name, prep in prepares]
+                rows.append([*row, pk.get_db_prep_save(key, db)])
             with db.cursor() as cursor:
                 cursor.executemany(sql, rows)
 
