@@ -33,6 +33,22 @@ UPSTREAM_ID_MAX = 120
 # What the lock reads of the conversation: its title and what usage adds to.
 TOTAL_FIELDS = (*TOKEN_FIELDS, "cost", "unpriced_usage_count")
 LOCKED_FIELDS = ("title", "model", *TOTAL_FIELDS)
+# The most parameters one statement may bind: PostgreSQL's limit (Django's bulk_batch_size knows
+# SQLite's lower one).
+MAX_PARAMS = 65_535
+# Fields whose values of the plain type drivers take as they are: Django's preparation of them
+# changes nothing.
+PLAIN_TYPES: dict[str, type] = {
+    "CharField": str,
+    "TextField": str,
+    "IntegerField": int,
+    "BigIntegerField": int,
+    "SmallIntegerField": int,
+    "PositiveIntegerField": int,
+    "PositiveBigIntegerField": int,
+    "PositiveSmallIntegerField": int,
+}
+_STAMP = object()  # the column of an auto_now or auto_now_add field
 COMPLETE_FIELDS = [
     "text",
     "audio_duration_ms",
@@ -269,11 +285,15 @@ class ConversationWrites:
                 ", ".join(f"{quote(field.column)} = %s" for field in fields),
                 quote(pk.column),
             )
-            prepares = [(field.name, _preparation(field, [])) for field in fields]
+            prepares = [(f.name, PLAIN_TYPES.get(f.get_internal_type()), f.get_db_prep_save) for f in fields]
             rows = []
             for key in keys:
                 values = self._conversations[key]
-                row = [values[name] if prep is None else prep(values[name], db) for name, prep in prepares]
+                row = [
+                    value if value is None or type(value) is plain else prepare(value, db)
+                    for name, plain, prepare in prepares
+                    for value in (values[name],)
+                ]
                 rows.append([*row, pk.get_db_prep_save(key, db)])
             with db.cursor() as cursor:
                 cursor.executemany(sql, rows)
@@ -384,13 +404,14 @@ def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:
         chunk = rows[start : start + per_query]
         params: list[Any] = []
         for row in chunk:
-            for attname, prepare in plan.columns:
-                if prepare is None:
-                    params.append(getattr(row, attname))
-                elif prepare is _STAMP:
+            for attname, plain, prepare in plan.columns:
+                if prepare is _STAMP:
                     params.append(stamps[attname])
-                else:
-                    params.append(prepare(getattr(row, attname), db))
+                    continue
+                value = getattr(row, attname)
+                # Anything but the plain type (an int given for text, a bool for a number) takes
+                # Django's way, so it is stored as Django would store it.
+                params.append(value if value is None or type(value) is plain else prepare(value, db))
         with db.cursor() as cursor:
             cursor.execute(f"{plan.head} {', '.join([plan.row] * len(chunk))} {plan.returning}", params)
             ids = db.ops.fetch_returned_insert_rows(cursor)
@@ -400,29 +421,11 @@ def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:
             row._state.db = db.alias
 
 
-# The most parameters one statement may bind: PostgreSQL's limit (Django's bulk_batch_size knows
-# SQLite's lower one).
-MAX_PARAMS = 65_535
-# Fields whose values drivers take as they are: Django's preparation of them changes nothing.
-PLAIN_TYPES = frozenset(
-    {
-        "CharField",
-        "TextField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-    }
-)
-_STAMP = object()  # the column of an auto_now or auto_now_add field
-
-
 @dataclass(frozen=True)
 class _InsertPlan:
     fields: list[Field[Any, Any]]
-    columns: list[tuple[str, Any]]  # attname, and None (plain), _STAMP or the field's preparation
+    # attname, the type passed as it is (None: none), and _STAMP or the field's preparation
+    columns: list[tuple[str, type | None, Any]]
     stamped: list[Field[Any, Any]]
     head: str
     row: str
@@ -438,7 +441,10 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
         quote = db.ops.quote_name
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
         stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-        columns = [(f.attname, _preparation(f, stamped)) for f in fields]
+        columns = []
+        for f in fields:
+            prepare = _STAMP if f in stamped else f.get_db_prep_save
+            columns.append((f.attname, PLAIN_TYPES.get(f.get_internal_type()), prepare))
         returning, _ = db.ops.return_insert_columns([model._meta.pk])
         table = quote(model._meta.db_table)
         _plans[key] = _InsertPlan(
@@ -450,12 +456,6 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
             returning=returning,
         )
     return _plans[key]
-
-
-def _preparation(field: Field[Any, Any], stamped: list[Field[Any, Any]]) -> Any:
-    if field in stamped:
-        return _STAMP
-    return None if field.get_internal_type() in PLAIN_TYPES else field.get_db_prep_save
 
 
 def _db() -> BaseDatabaseWrapper:

@@ -291,3 +291,19 @@ def test_the_hand_built_insert_gives_rows_their_ids_and_insert_times() -> None:
     first = Message.objects.get(pk=messages[0].pk)
     assert first.created_at == messages[0].created_at == messages[0].updated_at
     assert first.updated_at == messages[0].updated_at
+
+
+def test_values_not_of_their_columns_plain_type_are_stored_as_django_stores_them() -> None:
+    ours, djangos = fresh_conversation(), fresh_conversation()
+
+    def odd(conversation: Conversation) -> Message:
+        # An int for text and a bool for a number: Django's preparation turns them into '12345' and 1.
+        return Message(
+            conversation=conversation, position=1, role="user", kind="audio", item_id=12345, played_ms=True
+        )
+
+    writes._insert(Message, [odd(ours)])
+    Message.objects.bulk_create([odd(djangos)])
+
+    assert all_columns(Message, ours) == all_columns(Message, djangos)
+    assert Message.objects.get(conversation=ours).item_id == "12345"
