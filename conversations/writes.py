@@ -289,11 +289,7 @@ class ConversationWrites:
             rows = []
             for key in keys:
                 values = self._conversations[key]
-                row = [
-                    value if value is None or type(value) is plain else prepare(value, db)
-                    for name, plain, prepare in prepares
-                    for value in (values[name],)
-                ]
+                row = [_db_value(values[name], plain, prepare, db) for name, plain, prepare in prepares]
                 rows.append([*row, pk.get_db_prep_save(key, db)])
             with db.cursor() as cursor:
                 cursor.executemany(sql, rows)
@@ -408,10 +404,7 @@ def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:
                 if prepare is _STAMP:
                     params.append(stamps[attname])
                     continue
-                value = getattr(row, attname)
-                # Anything but the plain type (an int given for text, a bool for a number) takes
-                # Django's way, so it is stored as Django would store it.
-                params.append(value if value is None or type(value) is plain else prepare(value, db))
+                params.append(_db_value(getattr(row, attname), plain, prepare, db))
         with db.cursor() as cursor:
             cursor.execute(f"{plan.head} {', '.join([plan.row] * len(chunk))} {plan.returning}", params)
             ids = db.ops.fetch_returned_insert_rows(cursor)
@@ -456,6 +449,12 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
             returning=returning,
         )
     return _plans[key]
+
+
+def _db_value(value: Any, plain: type | None, prepare: Any, db: BaseDatabaseWrapper) -> Any:
+    """A value as its column stores it: as it is when of the column's plain type, else as Django
+    prepares it (an int given for text, a bool for a number)."""
+    return value if value is None or type(value) is plain else prepare(value, db)
 
 
 def _db() -> BaseDatabaseWrapper:
