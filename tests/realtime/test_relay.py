@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
 from typing import Any
 
 import pytest
@@ -211,4 +213,52 @@ async def test_the_upstream_session_is_recycled_between_answers(user: Any, simul
         ("assistant", "completed"),
         ("user", "completed"),
         ("assistant", "completed"),
+    ]
+
+
+async def test_audio_crosses_the_relay_as_standard_base64_and_a_delta_that_is_not_base64_is_dropped(
+    user: Any,
+) -> None:
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from realtime.upstream import connect_upstream
+
+    pcm = bytes(range(256)) * 19  # every byte value, where a wrong alphabet or padding would show
+    received: list[dict[str, Any]] = []
+
+    async def upstream(ws: ServerConnection) -> None:
+        await ws.send(json.dumps({"type": "session.created", "session": {"id": "sess_1", "model": "m"}}))
+        async for raw in ws:
+            event = json.loads(raw)
+            received.append(event)
+            if event["type"] == "session.update":
+                await ws.send(json.dumps({"type": "session.updated", "session": {}}))
+            elif event["type"] == "input_audio_buffer.append":
+                for delta in ("abc", event["audio"]):  # three characters cannot be base64
+                    ids = {
+                        "response_id": "resp_1",
+                        "item_id": "item_1",
+                        "output_index": 0,
+                        "content_index": 0,
+                    }
+                    await ws.send(json.dumps({"type": "response.output_audio.delta", **ids, "delta": delta}))
+
+    async with serve(upstream, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        session, browser = await _relay_with(user, f"ws://127.0.0.1:{port}/v1/realtime", connect_upstream)
+        session.start()
+        while not any(isinstance(m, dict) and m.get("type") == "session.ready" for m in browser.sent):
+            await asyncio.sleep(0.01)
+        await session.on_browser_bytes(pcm)
+        while not any(isinstance(m, bytes) for m in browser.sent):
+            await asyncio.sleep(0.01)
+        await session.end("user_stopped")
+
+    assert [e["audio"] for e in received if e["type"] == "input_audio_buffer.append"] == [
+        base64.b64encode(pcm).decode()
+    ]
+    assert [m for m in browser.sent if isinstance(m, bytes)] == [pcm]
+    assert [m["type"] for m in browser.sent if isinstance(m, dict)][-2:] == [
+        "session.ready",
+        "assistant.audio.start",
     ]
