@@ -1,6 +1,7 @@
-"""`python -m bench`: every phase, the capacity searches, a profile, then docs/benchmarks.md.
+"""`python -m bench`: every phase, the capacity searches, the persistence pairs, a profile, then
+docs/benchmarks.md.
 
-python -m bench            # the full run (about 13 minutes), as `make bench` does
+python -m bench            # the full run (about 14 minutes), as `make bench` does
 python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
 """
 
@@ -15,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import profiling, report
-from bench.runner import GC_SESSIONS, RESULTS, ROOT, THRESHOLD_MS, Bench, can_pin
+from bench import persistence, profiling, report
+from bench.runner import GC_SESSIONS, RESULTS, ROOT, STEP, THRESHOLD_MS, Bench, can_pin
 
 FIXED_VARIANTS = {
     100: [
@@ -45,7 +46,6 @@ CAPACITY_VARIANTS = [
 ]
 GC_VARIANTS = ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"]  # at GC_SESSIONS
 QUICK_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "daphne+turns"]
-STEP = 25
 # A capacity search starts where the fixed load's CPU, scaled, would fill this much of the core.
 START_CPU = 0.8
 
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=100, help="sessions of the fixed-load table")
     parser.add_argument("--seconds", type=float, default=4.0, help="measured window of each phase")
     parser.add_argument(
-        "--budget-s", type=float, default=720.0, help="the capacity searches' time, shared out evenly"
+        "--budget-s", type=float, default=660.0, help="the capacity searches' time, shared out evenly"
     )
     parser.add_argument("--max-sessions", type=int, default=800, help="capacity searches stop here")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
@@ -81,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     capacity: dict[str, dict[str, Any]] = {}
     profiles: list[dict[str, Any]] = []
     writes: dict[str, Any] = {}
+    paired: dict[str, Any] = {}
     try:
         frames = [100] if args.quick else list(FIXED_VARIANTS)
         for frame_ms in frames:
@@ -95,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             share = args.budget_s / len(CAPACITY_VARIANTS)
             for name in CAPACITY_VARIANTS:
                 capacity[name] = search_capacity(bench, name, 100, args, time.monotonic() + share)
+            load = persistence.paired_load(capacity)
+            if load is not None:
+                paired = persistence.measure(bench, load)
             if not args.no_profile:
                 profiles = profiling.profile_all(bench, args.sessions)
     finally:
@@ -113,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "phases": bench.phases,
         "capacity": capacity,
+        "persistence": paired,
         "writes": writes,
         "profiles": profiles,
     }

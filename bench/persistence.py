@@ -1,0 +1,65 @@
+"""What storing turns costs, measured in alternating pairs at one load.
+
+The two capacity searches (persistence on and off) run minutes apart, and this machine's speed
+drifts by up to a third within a run, so the difference of their results is mostly drift. Here
+the two servers run back to back at the same load, below both capacities, alternating which goes
+first; in each pair, the share of the server's CPU that persistence adds is what it costs in
+capacity when the CPU is what runs out (sessions held = the core / CPU per session).
+"""
+
+from __future__ import annotations
+
+from statistics import median
+from typing import Any
+
+from bench.runner import STEP, Bench
+
+ON, OFF = "uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist"
+PAIRS = 3
+# Below both capacities, so neither server is saturated (a saturated core hides CPU differences).
+LOAD_SHARE = 0.75
+
+
+def paired_load(capacity: dict[str, dict[str, Any]]) -> int | None:
+    """Sessions for the pairs: LOAD_SHARE of the lower of the two capacities, in whole steps."""
+    on, off = capacity.get(ON), capacity.get(OFF)
+    if not on or not off or not on["sessions"] or not off["sessions"]:
+        return None
+    held = min(on["sessions"], off["sessions"])
+    return max(STEP, round(held * LOAD_SHARE / STEP) * STEP)
+
+
+def measure(bench: Bench, sessions: int, pairs: int = PAIRS) -> dict[str, Any]:
+    """`pairs` pairs of phases at `sessions`, 100 ms frames; the first of each pair alternates."""
+    rows = []
+    for i in range(pairs):
+        order = (ON, OFF) if i % 2 == 0 else (OFF, ON)
+        got: dict[str, dict[str, Any]] = {}
+        for name in order:
+            phase = bench.measure(name, sessions, 100)
+            phase["paired"] = True  # kept out of the fixed-load tables and the capacity chart
+            got[name] = phase
+        rows.append(_row(order[0], got[ON], got[OFF]))
+    return {"sessions": sessions, "pairs": rows, **summarize(rows)}
+
+
+def _row(first: str, on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "first": first,
+        "cpu_on": on.get("app_cpu_util"),
+        "cpu_off": off.get("app_cpu_util"),
+        "ok_on": on["ok"],
+        "ok_off": off["ok"],
+        "p99_on": on.get("added_p99_ms"),
+        "p99_off": off.get("added_p99_ms"),
+    }
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each pair's cost (1 - CPU off / CPU on) and their median; whether every phase passed."""
+    costs = [1 - r["cpu_off"] / r["cpu_on"] for r in rows if r.get("cpu_on") and r.get("cpu_off")]
+    return {
+        "costs": costs,
+        "cost": median(costs) if costs else None,
+        "all_ok": bool(rows) and all(r["ok_on"] and r["ok_off"] for r in rows),
+    }

@@ -1,0 +1,93 @@
+"""The persistence pairs: their load, their order, their cost, and how the report judges them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench import persistence, report
+from bench.persistence import OFF, ON
+
+
+def _capacity(on: int, off: int) -> dict[str, dict[str, Any]]:
+    return {
+        name: {"variant": name, "sessions": n, "first_failure": n + 25, "lower_bound": False}
+        for name, n in ((ON, on), (OFF, off))
+    }
+
+
+def test_the_pairs_run_at_three_quarters_of_the_lower_capacity_in_whole_steps() -> None:
+    assert persistence.paired_load(_capacity(500, 450)) == 350  # 337.5 rounds to 14 steps
+    assert persistence.paired_load(_capacity(600, 625)) == 450
+    assert persistence.paired_load(_capacity(25, 25)) == 25
+
+
+def test_no_pairs_without_both_capacities() -> None:
+    assert persistence.paired_load({ON: _capacity(500, 450)[ON]}) is None
+    assert persistence.paired_load(_capacity(0, 450)) is None
+
+
+class RecordingBench:
+    """Answers every phase with the CPU given for its variant, in turn."""
+
+    def __init__(self, cpu: dict[str, list[float]], failing: frozenset[int] = frozenset()) -> None:
+        self.cpu = {name: iter(values) for name, values in cpu.items()}
+        self.calls: list[tuple[str, int, int]] = []
+        self.failing = failing
+
+    def measure(self, name: str, sessions: int, frame_ms: int) -> dict[str, Any]:
+        self.calls.append((name, sessions, frame_ms))
+        ok = len(self.calls) not in self.failing
+        return {"variant": name, "app_cpu_util": next(self.cpu[name]), "ok": ok, "added_p99_ms": 3.0}
+
+
+def test_the_pairs_alternate_which_server_goes_first_and_give_the_median_cost() -> None:
+    bench = RecordingBench({ON: [0.50, 0.60, 0.40], OFF: [0.45, 0.48, 0.38]})
+
+    result = persistence.measure(bench, 300)  # type: ignore[arg-type]
+
+    assert [name for name, _, _ in bench.calls] == [ON, OFF, OFF, ON, ON, OFF]
+    assert {(n, f) for _, n, f in bench.calls} == {(300, 100)}
+    assert result["costs"] == pytest.approx([0.10, 0.20, 0.05])
+    assert result["cost"] == pytest.approx(0.10)
+    assert result["all_ok"] is True
+
+
+def test_a_failed_phase_in_the_pairs_is_reported() -> None:
+    bench = RecordingBench({ON: [0.5] * 3, OFF: [0.5] * 3}, failing=frozenset({4}))
+
+    result = persistence.measure(bench, 300)  # type: ignore[arg-type]
+
+    assert result["all_ok"] is False
+
+
+def _results(paired: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "settings": {"sessions": 100},
+        "phases": [],
+        "capacity": _capacity(625, 450),
+        "persistence": paired,
+    }
+
+
+def _persistence_row(results: dict[str, Any]) -> str:
+    return next(row for row in report.targets_section(results) if "persistence costs" in row)
+
+
+def test_the_report_judges_persistence_by_the_median_pair_not_by_the_drifting_searches() -> None:
+    rows = [{"cpu_on": 0.5, "cpu_off": 0.47, "ok_on": True, "ok_off": True}] * 3
+    row = _persistence_row(_results({"sessions": 325, "pairs": rows, **persistence.summarize(rows)}))
+
+    assert "6% of the server's CPU at 325 sessions" in row
+    assert "625 vs 450" in row
+    assert row.endswith("| yes |")
+
+
+def test_the_report_fails_the_target_when_storing_takes_over_a_tenth_or_a_phase_failed() -> None:
+    costly = [{"cpu_on": 0.5, "cpu_off": 0.4, "ok_on": True, "ok_off": True}] * 3
+    failed = [{"cpu_on": 0.5, "cpu_off": 0.5, "ok_on": True, "ok_off": False}] * 3
+
+    for rows in (costly, failed):
+        row = _persistence_row(_results({"sessions": 325, "pairs": rows, **persistence.summarize(rows)}))
+        assert row.endswith("| no |")
