@@ -65,6 +65,12 @@ def counted(results: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _fixed_seconds(results: dict[str, Any]) -> float:
+    """The fixed-load phases' window (runs before it had its own used one window throughout)."""
+    settings = results["settings"]
+    return float(settings.get("fixed_seconds", settings["seconds"]))
+
+
 def find(results: dict[str, Any], variant: str, sessions: int, frame_ms: int) -> dict[str, Any] | None:
     for p in counted(results):
         if p["variant"] == variant and p["sessions"] == sessions and p["frame_ms"] == frame_ms:
@@ -94,7 +100,8 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"- command: `{results['command']}`"
         + (f" (`python -m bench {results['argv']}`)" if results.get("argv") else ""),
         f"- finished {results['finished']}, took {results['duration_s'] / 60:.1f} min;"
-        f" each phase streams {results['settings']['seconds']:g} s measured after 1 s of warm-up",
+        f" each phase streams {_fixed_seconds(results):g} s measured at the fixed loads and"
+        f" {results['settings']['seconds']:g} s in the capacity searches, after 1 s of warm-up",
         "- database: a fresh SQLite file (`bench/results/bench.sqlite3`), persistence on unless said;"
         " in-memory channel layer; `DEBUG=0`, `LOG_LEVEL=INFO`",
         "",
@@ -531,7 +538,7 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
         )
         out += [
             f"- **Added delay over target at {n} sessions, 100 ms frames** ({worst}). A p99 over",
-            f"  {results['settings']['seconds']:g} s of {n} sessions is the worst 1% of a few thousand",
+            f"  {_fixed_seconds(results):g} s of {n} sessions is the worst 1% of a few thousand",
             "  frames, so one pause of the process or the machine of a few tens of milliseconds moves",
             "  it past 5 ms; the max shows whether there was one.",
             *_repeats(results, slow, n),
