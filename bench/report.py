@@ -433,8 +433,8 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   pybase64's SIMD codec: a 100 ms frame encodes in 0.3 µs instead of binascii's 5.5 µs and",
         "   decodes (as leniently) in 1.9 µs instead of 13.9 µs; binascii had been about a tenth of",
         "   the server's CPU samples (perf) at 300 sessions. In three alternating pairs at 300",
-        "   sessions the server's CPU went from 46-56% to 47-48% of its core (measured while making",
-        "   the change; the machine's speed varies by several points between phases).",
+        "   sessions the server's CPU averaged 52% of its core before and 48% after (single",
+        "   phases 46-56% and 47-48%: the machine's speed varies; measured while making the change).",
         "7. **uvloop** is a dependency, so uvicorn runs on it. Measured here:",
         f"   {_pair(results, 'uvicorn-nodeflate', 'uvicorn-nodeflate-asyncio')}.",
         "8. **No permessage-deflate.** uvicorn accepts the deflate browsers offer by default and",
@@ -515,9 +515,19 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  of CPU, and part of each goes to fixed costs (the thread hop, the transaction, the",
             "  locking and reading queries). Near the core's limit the writes' CPU is what is missing.",
             *_persistence_load(results),
-            "  What is left of a turn's writes is spread thin: the four reading queries the ORM",
-            "  compiles per batch, a model instance per row, the commit. A writer process of its own",
-            "  would only move the same CPU to another process.",
+            "  In the server the writes cost more than alone: at 350 sessions storing turns, the",
+            "  database thread took 0.10-0.14 ms of CPU per write (thread time, summed over a phase's",
+            "  batches) against 0.07 ms in `bench/writes.py`, as the two threads take the core and the",
+            "  GIL from each other (measured while making these changes). That thread time is about",
+            "  the whole difference between the pairs: the cost is the writes themselves.",
+            "  Batches of 50 ms lingering up to 0.5 s took 12% less CPU per write but lengthened the",
+            "  tail (p99 up to 14 ms at 350 sessions, 7.8 ms at 100 with aligned turns, in three",
+            "  alternating pairs), so the batches stay at 25 ms. What is left of a turn's writes is",
+            "  spread thin: the four reading queries the ORM compiles per batch, a model instance per",
+            "  row, the commit. A writer process of its own would spare the contention, not the",
+            "  writes' own CPU, at the price of a second process per worker and a hand-over that",
+            "  must not lose a write. The cost is proportional to the turn rate: at a turn every 6 s",
+            "  (still brisk for speech) the same writes would take a third of it.",
         ]
     slow = [
         v
@@ -584,9 +594,11 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  the simplest bridges are served (uvicorn's defaults) the app on uvicorn holds far",
             "  more; given `--ws-per-message-deflate false` too, the bare relay's per-frame work is",
             "  what the app's audio path does minus Channels' dispatch and the relay's checks and",
-            "  records: both spend most of a frame's time in the same server's WebSocket code and",
-            "  the same system calls, so the app holds about as many, not half as many more. A",
-            "  faster WebSocket server would speed both.",
+            "  records: both spend most of a frame's time in the same server's WebSocket code, the",
+            "  same websockets client and the same system calls (the kernel alone was about 29% of",
+            "  the app's samples in perf at 300 sessions). What the app does lighter (orjson, SIMD",
+            "  base64, no JSON encoding of the audio) makes it hold more, but the shared part leaves",
+            "  no room for half as many more. A faster WebSocket server would speed both.",
         ]
         compared = ("bare-nodeflate", "daphne", "uvicorn-nodeflate")
         # Only where the server still had room could the clients' core have been the limit.
