@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     capacity: dict[str, dict[str, Any]] = {}
     profiles: list[dict[str, Any]] = []
     writes: dict[str, Any] = {}
-    paired: dict[str, Any] = {}
+    paired: list[dict[str, Any]] = []
     try:
         frames = [100] if args.quick else list(FIXED_VARIANTS)
         for frame_ms in frames:
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                 capacity[name] = search_capacity(bench, name, 100, args, time.monotonic() + share)
             load = persistence.paired_load(capacity)
             if load is not None:
-                paired = persistence.measure(bench, load)
+                paired = persistence.measure_all(bench, load)
             if not args.no_profile:
                 profiles = profiling.profile_all(bench, args.sessions)
     finally:

@@ -15,6 +15,11 @@ from typing import Any
 from bench.runner import STEP, Bench
 
 ON, OFF = "uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist"
+# The pairs measured: full turns every 2 s (a stress rate), and every 6 s (brisk speech).
+SETS = (
+    (ON, OFF),
+    ("uvicorn-nodeflate+slow-turns", "uvicorn-nodeflate+slow-turns-nopersist"),
+)
 PAIRS = 3
 # Below both capacities, so neither server is saturated (a saturated core hides CPU differences).
 LOAD_SHARE = 0.75
@@ -29,18 +34,23 @@ def paired_load(capacity: dict[str, dict[str, Any]]) -> int | None:
     return max(STEP, round(held * LOAD_SHARE / STEP) * STEP)
 
 
-def measure(bench: Bench, sessions: int, pairs: int = PAIRS) -> dict[str, Any]:
+def measure_all(bench: Bench, sessions: int, pairs: int = PAIRS) -> list[dict[str, Any]]:
+    """Every set of SETS at `sessions`."""
+    return [measure(bench, sessions, on, off, pairs) for on, off in SETS]
+
+
+def measure(bench: Bench, sessions: int, on: str, off: str, pairs: int = PAIRS) -> dict[str, Any]:
     """`pairs` pairs of phases at `sessions`, 100 ms frames; the first of each pair alternates."""
     rows = []
     for i in range(pairs):
-        order = (ON, OFF) if i % 2 == 0 else (OFF, ON)
+        order = (on, off) if i % 2 == 0 else (off, on)
         got: dict[str, dict[str, Any]] = {}
         for name in order:
             phase = bench.measure(name, sessions, 100)
             phase["paired"] = True  # kept out of the fixed-load tables and the capacity chart
             got[name] = phase
-        rows.append(_row(order[0], got[ON], got[OFF]))
-    return {"sessions": sessions, "pairs": rows, **summarize(rows)}
+        rows.append(_row(order[0], got[on], got[off]))
+    return {"on": on, "off": off, "sessions": sessions, "pairs": rows, **summarize(rows)}
 
 
 def _row(first: str, on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:

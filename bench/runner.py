@@ -51,8 +51,13 @@ class Variant:
     server_args: tuple[str, ...] = ()
     turns: bool = False  # the stand-in plays full turns, so the recorder writes
     aligned: bool = False  # every session's turns end in the same moment (bench.standin)
+    turn_ms: int = 0  # audio per full turn; 0: the stand-in's default (2 s)
     env: dict[str, str] = field(default_factory=dict)
 
+
+# A turn (an utterance and its answer) every 6 s of audio: the brisk end of spoken conversation,
+# where 5 to 15 s is usual; full turns otherwise come every 2 s, a stress rate.
+SLOW_TURN_MS = 6000
 
 # uvicorn's switch for permessage-deflate, which it negotiates by default; see docs/benchmarks.md.
 NO_DEFLATE = ("--ws-per-message-deflate", "false")
@@ -111,6 +116,24 @@ VARIANTS = {
             server_args=NO_DEFLATE,
             turns=True,
             env={"WORKER_GC_THRESHOLD": "0"},
+        ),
+        Variant(
+            "uvicorn-nodeflate+slow-turns",
+            "app, uvicorn, no deflate, a full turn every 6 s",
+            "uvicorn",
+            server_args=NO_DEFLATE,
+            turns=True,
+            turn_ms=SLOW_TURN_MS,
+        ),
+        Variant(
+            "uvicorn-nodeflate+slow-turns-nopersist",
+            "app, uvicorn, no deflate, a full turn every 6 s, persistence off",
+            "uvicorn",
+            app="bench.asgi_app:application",
+            server_args=NO_DEFLATE,
+            turns=True,
+            turn_ms=SLOW_TURN_MS,
+            env={"BENCH_PERSISTENCE": "off"},
         ),
         Variant(
             "uvicorn-nodeflate+turns-nopersist",
@@ -225,7 +248,12 @@ class Bench:
     # --- Servers -------------------------------------------------------------------------------
 
     def upstream_url(self, variant: Variant) -> str:
-        turns = "/turns-aligned" if variant.aligned else "/turns" if variant.turns else ""
+        if variant.aligned:
+            turns = "/turns-aligned"
+        elif variant.turns and variant.turn_ms:
+            turns = f"/turns-every-{variant.turn_ms}"
+        else:
+            turns = "/turns" if variant.turns else ""
         return f"ws://127.0.0.1:{self.standin_port}{turns}/v1/realtime"
 
     def start_server(self, variant: Variant, port: int, log_name: str) -> subprocess.Popen[bytes]:

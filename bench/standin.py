@@ -8,7 +8,8 @@ app sends one `assistant.audio.start` and then binary frames.
 A connection whose path contains `/turns/` also plays a full GA turn every `--turn-ms` of audio it
 received (user item added, transcription completed with usage, response created, assistant item
 added, transcript done, response.done with usage), so the app's recorder writes for real; the echo
-then continues under a new item and response id. Each connection's first turn comes after a
+then continues under a new item and response id. Under `/turns-every-<ms>/` the turns come
+after that much audio instead of `--turn-ms`. Each connection's first turn comes after a
 random share of `--turn-ms` (seeded by the connection's number), so sessions' turns are spread
 as independent conversations' are; under `/turns-aligned/` every connection's turns come after
 exactly `--turn-ms`, so sessions that started together all end their turns in the same moment.
@@ -22,6 +23,7 @@ import argparse
 import asyncio
 import logging
 import random
+import re
 from itertools import count
 from typing import Any
 
@@ -52,6 +54,7 @@ TRANSCRIPTION_USAGE = {
     "output_tokens": 9,
 }
 _connections = count(1)
+_TURNS_EVERY = re.compile(r"/turns-every-(\d{1,7})/")
 
 
 def _session(session_id: str) -> dict[str, Any]:
@@ -189,10 +192,13 @@ class EchoSession:
 
 
 async def handle(ws: ServerConnection, *, turn_ms: int) -> None:
-    """One connection; `/turns/` or `/turns-aligned/` in the path plays full turns."""
+    """One connection; `/turns/`, `/turns-aligned/` or `/turns-every-<ms>/` in the path plays full turns."""
     path = ws.request.path if ws.request is not None else ""
     aligned = "/turns-aligned/" in path
-    turns = aligned or "/turns/" in path
+    every = _TURNS_EVERY.search(path)
+    if every:
+        turn_ms = int(every.group(1))
+    turns = aligned or bool(every) or "/turns/" in path
     session = EchoSession(ws, next(_connections), turn_ms if turns else 0, aligned=aligned)
     try:
         await session.run()

@@ -45,7 +45,7 @@ class RecordingBench:
 def test_the_pairs_alternate_which_server_goes_first_and_give_the_median_cost() -> None:
     bench = RecordingBench({ON: [0.50, 0.60, 0.40], OFF: [0.45, 0.48, 0.38]})
 
-    result = persistence.measure(bench, 300)  # type: ignore[arg-type]
+    result = persistence.measure(bench, 300, ON, OFF)  # type: ignore[arg-type]
 
     assert [name for name, _, _ in bench.calls] == [ON, OFF, OFF, ON, ON, OFF]
     assert {(n, f) for _, n, f in bench.calls} == {(300, 100)}
@@ -57,9 +57,21 @@ def test_the_pairs_alternate_which_server_goes_first_and_give_the_median_cost() 
 def test_a_failed_phase_in_the_pairs_is_reported() -> None:
     bench = RecordingBench({ON: [0.5] * 3, OFF: [0.5] * 3}, failing=frozenset({4}))
 
-    result = persistence.measure(bench, 300)  # type: ignore[arg-type]
+    result = persistence.measure(bench, 300, ON, OFF)  # type: ignore[arg-type]
 
     assert result["all_ok"] is False
+
+
+def test_every_set_is_measured_at_the_same_load_each_against_its_own_persistence_off() -> None:
+    names = [name for pair in persistence.SETS for name in pair]
+    bench = RecordingBench({name: [0.5] * 3 for name in names})
+
+    results = persistence.measure_all(bench, 350)  # type: ignore[arg-type]
+
+    assert [(r["on"], r["off"], r["sessions"]) for r in results] == [
+        (on, off, 350) for on, off in persistence.SETS
+    ]
+    assert {name for name, _, _ in bench.calls} == set(names)
 
 
 def _results(paired: dict[str, Any]) -> dict[str, Any]:
@@ -67,7 +79,7 @@ def _results(paired: dict[str, Any]) -> dict[str, Any]:
         "settings": {"sessions": 100},
         "phases": [],
         "capacity": _capacity(625, 450),
-        "persistence": paired,
+        "persistence": [{"on": ON, "off": OFF, **paired}],
     }
 
 
@@ -91,3 +103,22 @@ def test_the_report_fails_the_target_when_storing_takes_over_a_tenth_or_a_phase_
     for rows in (costly, failed):
         row = _persistence_row(_results({"sessions": 325, "pairs": rows, **persistence.summarize(rows)}))
         assert row.endswith("| no |")
+
+
+def test_the_report_gives_each_turn_rate_its_own_row() -> None:
+    cheap = [{"cpu_on": 0.5, "cpu_off": 0.48, "ok_on": True, "ok_off": True}] * 3
+    costly = [{"cpu_on": 0.5, "cpu_off": 0.4, "ok_on": True, "ok_off": True}] * 3
+    (on_slow, off_slow) = persistence.SETS[1]
+    results = _results({"sessions": 350, "pairs": costly, **persistence.summarize(costly)})
+    results["persistence"].append(
+        {"on": on_slow, "off": off_slow, "sessions": 350, "pairs": cheap, **persistence.summarize(cheap)}
+    )
+
+    rows = [row for row in report.targets_section(results) if "persistence costs" in row]
+
+    assert len(rows) == 2
+    assert "every 2 s" in rows[0]
+    assert rows[0].endswith("| no |")
+    assert "every 6 s" in rows[1]
+    assert "4% of the server's CPU" in rows[1]
+    assert rows[1].endswith("| yes |")
