@@ -125,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": args.quick,
         },
         "phases": bench.phases,
+        "harness_errors": bench.harness_errors,
         "capacity": capacity,
         "persistence": paired,
         "writes": writes,

@@ -162,6 +162,7 @@ class Bench:
     env: dict[str, str] = field(default_factory=dict)
     direct_cache: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
     phases: list[dict[str, Any]] = field(default_factory=list)
+    harness_errors: list[str] = field(default_factory=list)
     quiet_wait_s: float = 15.0  # how long a phase waits for other processes to quieten
     nice: bool = field(default_factory=lambda: os.geteuid() == 0)
     started: float = field(default_factory=time.monotonic)
@@ -358,6 +359,18 @@ class Bench:
     def phase(
         self, variant: Variant, sessions: int, frame_ms: int, baseline: dict[str, Any] | None = None
     ) -> dict[str, Any]:
+        """One phase; measured once more if the load's result could not be read (a harness fault,
+        not the server's: it is logged and kept in results.json, never counted as a failure)."""
+        try:
+            return self._phase(variant, sessions, frame_ms, baseline)
+        except UnreadableResult as exc:
+            self.harness_errors.append(f"{variant.name} N={sessions} {frame_ms}ms: {exc}")
+            self.log(f"  {exc}: measuring again")
+            return self._phase(variant, sessions, frame_ms, baseline)
+
+    def _phase(
+        self, variant: Variant, sessions: int, frame_ms: int, baseline: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         tag = f"{variant.name} N={sessions} {frame_ms}ms"
         waited = self.wait_quiet(self.quiet_wait_s)
         self.log(f"phase {tag}" + (f" (waited {waited:.1f} s for a quiet machine)" if waited > 1 else ""))
@@ -440,7 +453,13 @@ class Bench:
                 if word == "start" and self.profile_hook is not None and server_pid:
                     self.profile_hook(server_pid)
             elif word.startswith("{"):
-                result: dict[str, Any] = json.loads(word)
+                try:
+                    result: dict[str, Any] = json.loads(word)
+                except json.JSONDecodeError:
+                    load.wait()
+                    raise UnreadableResult(
+                        f"the load's result line ended after {len(word)} characters (exit {load.returncode})"
+                    ) from None
                 break
         else:
             load.wait()
@@ -467,6 +486,10 @@ class Bench:
         return result
 
     profile_hook: Any = None
+
+
+class UnreadableResult(Exception):
+    """The load's result line was not whole JSON."""
 
 
 def failed_load(variant: Variant, sessions: int, frame_ms: int) -> dict[str, Any]:
