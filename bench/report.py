@@ -348,7 +348,7 @@ def _turn_rate(paired: dict[str, Any]) -> str:
 
 def _paired_text(paired: dict[str, Any]) -> str:
     """The persistence pairs' median cost, each pair's, and any phase that failed."""
-    each = ", ".join(_share(c) for c in paired["costs"])
+    each = _shares(paired)
     text = (
         f"{_share(paired['cost'])} of the server's CPU at {paired['sessions']} sessions"
         f" (median of {len(paired['costs'])} pairs: {each})"
@@ -356,6 +356,10 @@ def _paired_text(paired: dict[str, Any]) -> str:
     if not paired["all_ok"]:
         text += ", and a phase failed at that load"
     return text
+
+
+def _shares(paired: dict[str, Any]) -> str:
+    return ", ".join(_share(c) for c in paired["costs"])
 
 
 def _share(cost: float) -> str:
@@ -540,11 +544,13 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  spread thin: the four reading queries the ORM compiles per batch, a model instance per",
             "  row, the commit. A writer process of its own would spare the contention, not the",
             "  writes' own CPU, at the price of a second process per worker and a hand-over that",
-            "  must not lose a write. The cost follows the turn rate:",
+            "  must not lose a write. The cost falls with the turn rate:",
             *(
                 [
                     f"  with {_turn_rate(sets[1])} (the brisk end of speech) storing took"
-                    f" {_share(sets[1]['cost'])} of the CPU.",
+                    f" {_share(sets[1]['cost'])} of the CPU (pairs: {_shares(sets[1])}),",
+                    f"  against {_share(sets[0]['cost'])} with {_turn_rate(sets[0])}; single pairs differ by",
+                    "  several points, as the machine's speed does from phase to phase.",
                 ]
                 if len(sets) > 1
                 else ["  at a turn every 6 s (brisk speech) the same writes would take a third of it."]
@@ -600,7 +606,7 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  the stack's price per frame (Channels' dispatch, the server's WebSocket protocol, two",
             f"  loopback hops): at {n} sessions the server's core was busy {busy}, and a core",
             "  that full queues frames behind each other, so the tail varies from run to run. Under",
-            "  daphne the price is about half as much again as under uvicorn (Twisted and autobahn,",
+            "  daphne the price is higher than under uvicorn (Twisted and autobahn in Python,",
             "  against websockets' protocol on uvloop's event loop, written in C), so its core is",
             "  nearly full: a server matter the app cannot change, and why the README recommends",
             "  uvicorn. Where the clients' own core was the limit the rows are marked",
