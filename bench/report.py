@@ -101,7 +101,8 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         + (f" (`python -m bench {results['argv']}`)" if results.get("argv") else ""),
         f"- finished {results['finished']}, took {results['duration_s'] / 60:.1f} min;"
         f" each phase streams {_fixed_seconds(results):g} s measured at the fixed loads and"
-        f" {results['settings']['seconds']:g} s in the capacity searches, after 1 s of warm-up",
+        f" {results['settings']['seconds']:g} s in the capacity searches and persistence pairs,"
+        " after 1 s of warm-up",
         "- database: a fresh SQLite file (`bench/results/bench.sqlite3`), persistence on unless said;"
         " in-memory channel layer; `DEBUG=0`, `LOG_LEVEL=INFO`",
         "",
