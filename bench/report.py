@@ -15,6 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from bench.persistence import OFF, ON
 from bench.runner import GC_SESSIONS, LATE_MS, ROOT, THRESHOLD_MS, VARIANTS
 
 CHART_VARIANTS = [
@@ -27,10 +28,6 @@ CHART_VARIANTS = [
     "daphne+turns-nopersist",
     "uvicorn-nodeflate+turns",
     "uvicorn-nodeflate+turns-nopersist",
-]
-# Server pairs whose capacity with and without persistence shows what storing costs.
-PERSISTENCE_PAIRS = [
-    ("uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist", "uvicorn, no deflate"),
 ]
 LATENCY_VARIANTS = (
     "daphne",
@@ -312,16 +309,6 @@ def targets_section(results: dict[str, Any]) -> list[str]:
             f"{_paired_text(paired)}{searches}",
             paired["cost"] <= 0.10 and paired["all_ok"],
         )
-    for on_name, off_name, label in PERSISTENCE_PAIRS if not sets else ():
-        on, off = caps.get(on_name), caps.get(off_name)
-        if on and off and off["sessions"]:
-            cost = 1 - on["sessions"] / off["sessions"]
-            share = f"{cost:.0%}" if cost >= 0 else "none (storing off held fewer: the speed varies)"
-            line(
-                f"persistence costs ≤ 10% of capacity ({label}, full turns, on vs off)",
-                f"{capacity_text(on)} vs {capacity_text(off)}: {share}",
-                _verdict(cost <= 0.10, on, off),
-            )
     for variant in LATENCY_VARIANTS:
         r = find(results, variant, n, 100)
         if r is not None and "mib_per_session" in r:
@@ -338,7 +325,7 @@ def paired_sets(results: dict[str, Any]) -> list[dict[str, Any]]:
     """The persistence pairs' sets with a cost (results.json before the 6 s set held one, unnamed)."""
     paired = results.get("persistence") or []
     if isinstance(paired, dict):
-        paired = [{"on": PERSISTENCE_PAIRS[0][0], "off": PERSISTENCE_PAIRS[0][1], **paired}]
+        paired = [{"on": ON, "off": OFF, **paired}]
     return [p for p in paired if p.get("cost") is not None]
 
 
@@ -517,16 +504,7 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
     caps = results.get("capacity") or {}
     out: list[str] = []
     sets = paired_sets(results)
-    costs = (
-        [sets[0]["cost"]]
-        if sets
-        else [
-            1 - caps[on]["sessions"] / caps[off]["sessions"]
-            for on, off, _ in PERSISTENCE_PAIRS
-            if caps.get(on) and caps.get(off) and caps[off]["sessions"]
-        ]
-    )
-    if any(cost > 0.10 for cost in costs):
+    if sets and sets[0]["cost"] > 0.10:
         out += [
             "- **Persistence costs more than 10% of capacity** at this turn rate (every session, every",
             "  2 s). The writes run in Django's database thread, in the process and on the core of the",
@@ -534,7 +512,7 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  of CPU, and part of each goes to fixed costs (the thread hop, the transaction, the",
             "  locking and reading queries). Near the core's limit the writes' CPU is what is missing.",
             *_persistence_load(results),
-            "  In the server the writes cost more than alone: at 350 sessions storing turns, the",
+            "  In the server the writes cost more than alone: at 350 sessions, a turn every 2 s, the",
             "  database thread took 0.10-0.14 ms of CPU per write (thread time, summed over a phase's",
             "  batches) against 0.07 ms in `bench/writes.py`, as the two threads take the core and the",
             "  GIL from each other (measured while making these changes). That thread time is about",
@@ -678,7 +656,7 @@ def _repeats(results: dict[str, Any], variants: list[str], n: int) -> list[str]:
 def _persistence_load(results: dict[str, Any]) -> list[str]:
     """What storing turns costs at the persistence-off capacity, from bench/writes.py's batched cost."""
     writes = results.get("writes") or {}
-    off = (results.get("capacity") or {}).get(PERSISTENCE_PAIRS[0][1])
+    off = (results.get("capacity") or {}).get(OFF)
     if not writes or not off:
         return []
     turns_per_s = off["sessions"] / 2

@@ -7,9 +7,9 @@ object of the process, Django's modules included, came every few seconds. In ben
 about 90 ms of CPU at 400 sessions storing turns, and frames arriving meanwhile waited as long
 (p99 added delay of 140 to 210 ms, against 9 to 50 ms with these settings, over several runs;
 once the writes allocated less, 13 against 6 ms over 4 s, and 144 to 173 against 8 to 9 ms over
-8 s, a window that takes in a full collection). A steady worker makes
-almost no cyclic garbage (none was found in a second of 200 sessions' audio and turns), so
-collecting rarely costs little memory and removes those pauses.
+8 s, a window that takes in a full collection). A steady worker makes almost no cyclic garbage
+(none was found in a second of 200 sessions' audio and turns), so collecting rarely costs little
+memory and removes those pauses.
 """
 
 from __future__ import annotations
