@@ -158,7 +158,11 @@ class Message(models.Model):
         INTERRUPTED = "interrupted", "Interrupted"
         TRANSCRIPTION_FAILED = "transcription_failed", "Transcription failed"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    # No index of its own: the unique constraints below lead with the conversation, and each
+    # extra index is one more to update for every stored turn.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
+    )
     position = models.PositiveIntegerField(help_text="Place in conversation order, from 1.")
     role = models.CharField(max_length=10, choices=Role.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -198,7 +202,10 @@ class Usage(models.Model):
         RESPONSE = "response", "Response"
         TRANSCRIPTION = "transcription", "Transcription"
 
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="usages")
+    # Indexed by the unique constraint below, which leads with the conversation.
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="usages", db_index=False
+    )
     upstream_id = models.CharField(
         max_length=120, help_text="Response id, or the user item id for a transcription."
     )

@@ -13,14 +13,14 @@ Use it inside a transaction; `save()` must be called for anything to be stored.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Max, Q
+from django.db.models import Field, OuterRef, Subquery
 from django.utils import timezone
 
 from conversations.models import TOKEN_FIELDS, Conversation, Message, Usage
@@ -96,7 +96,7 @@ class ConversationWrites:
         self._usages: list[Usage] = []
         self._load_messages({(_key(c), item) for c, item in item_ids})
         self._usage_checked = {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in upstream_ids}
-        self._usage_ids: set[tuple[uuid.UUID, str]] = _existing(Usage, "upstream_id", self._usage_checked)
+        self._usage_ids = _stored(Usage, "upstream_id", self._usage_checked)
 
     # --- Turns ------------------------------------------------------------------------------------
 
@@ -217,7 +217,7 @@ class ConversationWrites:
         key = _key(conversation_id), upstream_id[:UPSTREAM_ID_MAX]
         if key not in self._usage_checked:
             self._usage_checked.add(key)
-            self._usage_ids |= _existing(Usage, "upstream_id", {key})
+            self._usage_ids |= _stored(Usage, "upstream_id", {key})
         if key in self._usage_ids:
             return None
         tokens = token_counts(usage)
@@ -308,10 +308,8 @@ class ConversationWrites:
             return
         for key in keys:
             self._conversation(key[0])
-        for message in Message.objects.filter(_pairs_superset("item_id", keys)):
-            key = message.conversation_id, message.item_id
-            if key in keys:
-                self._messages[key] = message
+        for message in _stored_messages(keys):
+            self._messages[message.conversation_id, message.item_id] = message
         for key in keys:
             self._messages.setdefault(key, None)
 
@@ -325,11 +323,14 @@ class ConversationWrites:
         if conversation_id not in self._next_position:
             # Every conversation of the batch at once: the others will likely append too.
             unknown = self._conversations.keys() - self._next_position.keys()
+            # The last position of each by its own index lookup: a MAX over a GROUP BY would
+            # read every turn of these conversations.
+            last_of = Message.objects.filter(conversation=OuterRef("pk")).order_by("-position")
             last = dict(
-                Message.objects.filter(conversation_id__in=unknown)
-                .values("conversation_id")
-                .annotate(last=Max("position"))
-                .values_list("conversation_id", "last")
+                Conversation.objects.filter(pk__in=unknown)
+                .order_by()
+                .annotate(last=Subquery(last_of.values("position")[:1]))
+                .values_list("pk", "last")
             )
             for key in unknown:
                 self._next_position[key] = (last.get(key) or 0) + 1
@@ -358,21 +359,57 @@ def _key(conversation_id: ConversationId) -> uuid.UUID:
     return conversation_id if isinstance(conversation_id, uuid.UUID) else uuid.UUID(str(conversation_id))
 
 
-def _pairs_superset(field: str, keys: set[tuple[uuid.UUID, str]]) -> Q:
-    """Rows of these conversations with one of these values: every wanted pair, perhaps a few more.
-
-    Two IN lists compile far faster than one condition per pair; callers drop the extra rows.
-    """
-    return Q(conversation_id__in={c for c, _ in keys}, **{f"{field}__in": {v for _, v in keys}})
-
-
-def _existing(model: type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
-    """Which of the (conversation, `field`) pairs are stored already."""
-    if not keys:
-        return set()
-    return keys & set(
-        model.objects.filter(_pairs_superset(field, keys)).values_list("conversation_id", field)
+def _stored(model: type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
+    """Which of these (conversation, `field`) pairs are stored already."""
+    db = _db()
+    quote = db.ops.quote_name
+    meta = model._meta
+    head = "SELECT {}, {} FROM {} WHERE ".format(  # noqa: S608 (names from the model, values bound)
+        quote(meta.get_field("conversation").column),
+        quote(meta.get_field(field).column),
+        quote(meta.db_table),
     )
+    found = set()
+    for where, params, back in _pairs_where(model, field, keys, db):
+        with db.cursor() as cursor:
+            cursor.execute(head + where, params)
+            found.update((back[conversation], value) for conversation, value in cursor.fetchall())
+    return found
+
+
+def _stored_messages(keys: set[tuple[uuid.UUID, str]]) -> list[Message]:
+    """The turns stored already for these (conversation, item id) pairs."""
+    db = _db()
+    table = db.ops.quote_name(Message._meta.db_table)
+    found: list[Message] = []
+    for where, params, _ in _pairs_where(Message, "item_id", keys, db):
+        found.extend(Message.objects.raw(f"SELECT * FROM {table} WHERE {where}", params))  # noqa: S608 (names from the model, values bound)
+    return found
+
+
+def _pairs_where(
+    model: type[Message] | type[Usage], field: str, keys: set[tuple[uuid.UUID, str]], db: BaseDatabaseWrapper
+) -> Iterator[tuple[str, list[Any], dict[Any, uuid.UUID]]]:
+    """WHERE clauses matching rows of these (conversation, `field`) pairs, as many as the database's
+    parameter limit needs, each with its parameters and a map from stored conversation ids back.
+
+    One condition per pair, written by hand: each pair is one lookup in the unique index on
+    (conversation, `field`). Two IN lists would make the database try every conversation with
+    every value (ten times the work on SQLite for a busy worker's batch), and the ORM compiles a
+    condition per pair slowly.
+    """
+    quote = db.ops.quote_name
+    conversation = model._meta.get_field("conversation")
+    pair = f"({quote(conversation.column)} = %s AND {quote(model._meta.get_field(field).column)} = %s)"
+    # The database's form of each conversation id (hex text on SQLite), and the way back.
+    as_stored = {key: conversation.target_field.get_db_prep_value(key, db) for key, _ in keys}
+    back = {value: key for key, value in as_stored.items()}
+    wanted = list(keys)
+    per_query = (db.features.max_query_params or MAX_PARAMS) // 2
+    for start in range(0, len(wanted), per_query):
+        chunk = wanted[start : start + per_query]
+        params = [value for key, item in chunk for value in (as_stored[key], item)]
+        yield " OR ".join([pair] * len(chunk)), params, back
 
 
 def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:

@@ -192,6 +192,37 @@ def test_a_turn_of_each_of_many_conversations_takes_as_many_queries_as_one() -> 
     assert queries_for(20) == queries_for(1)
 
 
+def test_stored_turns_and_usage_are_found_beyond_one_querys_parameter_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    conversation = fresh_conversation()
+    turns = with_id(
+        conversation, [w for n in range(25) for w in (add(f"u{n}"), usage(f"u{n}", "transcription"))]
+    )
+    services.write_together(turns)
+    before = stored(conversation)
+    monkeypatch.setattr(connection.features, "max_query_params", 10)  # five pairs a query
+
+    with CaptureQueriesContext(connection) as queries:
+        services.write_together(turns)
+
+    # Each item is found stored, so nothing is appended or counted twice.
+    assert stored(conversation) == before
+    assert len(before["messages"]) == 25
+    assert sum(" OR " in q["sql"] for q in queries.captured_queries) == 10
+
+
+def test_stored_turns_are_found_by_conversation_and_item_together() -> None:
+    first, second = fresh_conversation(), fresh_conversation()
+    services.write_together([*with_id(first, [add("a")]), *with_id(second, [add("b")])])
+
+    # "b" in the first conversation and "a" in the second are new, though both ids are stored.
+    services.write_together([*with_id(first, [add("b")]), *with_id(second, [add("a")])])
+
+    assert [m[:2] for m in stored(first)["messages"]] == [(1, "a"), (2, "b")]
+    assert [m[:2] for m in stored(second)["messages"]] == [(1, "b"), (2, "a")]
+
+
 def test_writes_to_a_deleted_conversation_are_refused_whole() -> None:
     conversation = fresh_conversation()
     conversation_id = conversation.pk
