@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from conversations.models import Conversation, Message, SessionSettings, Usage
-from conversations.writes import ConversationId, ConversationWrites
+from conversations.writes import ConversationId, ConversationWrites, NewRow
 
 # The status a conversation ends in when only the reason is given.
 STATUS_FOR_END_REASON: dict[str, str] = {
@@ -278,7 +278,8 @@ def _write_one(method: Callable[..., Any], conversation_id: ConversationId, **kw
         )
         result = method(batch, conversation_id=conversation_id, **kwargs)
         batch.save()
-    return result
+    # A new row is inserted as plain values; callers get the model instance.
+    return result.instance() if isinstance(result, NewRow) else result
 
 
 # --- API tokens -----------------------------------------------------------------------------------

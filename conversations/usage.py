@@ -28,7 +28,10 @@ class TokenCounts:
     total_tokens: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _TOKEN_NAMES}
+
+
+_TOKEN_NAMES = tuple(f.name for f in fields(TokenCounts))
 
 
 def _count(mapping: Any, key: str) -> int:

@@ -12,15 +12,16 @@ Use it inside a transaction; `save()` must be called for anything to be stored.
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, OuterRef, Subquery
+from django.db.models import Field
 from django.utils import timezone
 
 from conversations.models import TOKEN_FIELDS, Conversation, Message, Usage
@@ -60,6 +61,33 @@ COMPLETE_FIELDS = [
 ]
 
 
+class NewRow:
+    """A row to insert: the values of its model's fields, by attribute name.
+
+    Lighter than a model instance, of which a busy worker would build thousands a second for
+    nothing: rows are inserted by hand (`_insert`). `instance()` gives the model instance.
+    """
+
+    pk: int | None
+
+    def __init__(self, model: type[Message] | type[Usage], /, **values: Any) -> None:
+        self.__dict__.update(_defaults(model), pk=None, **values)
+        self._model = model
+
+    def instance(self) -> Any:
+        """The model instance of this row, as stored once `save()` has inserted it."""
+        values = {name: value for name, value in self.__dict__.items() if name != "_model"}
+        instance = self._model(**values)
+        if self.pk is not None:
+            instance._state.adding = False
+            instance._state.db = _db().alias
+        return instance
+
+
+# A turn of the batch: stored already (an instance), or new.
+Turn = Message | NewRow
+
+
 class ConversationWrites:
     """The writes of one transaction to some conversations, applied in memory and stored by `save()`."""
 
@@ -76,24 +104,17 @@ class ConversationWrites:
         not named here are read when a write first needs them.
         """
         ids = {_key(c) for c in conversation_ids}
-        # Locked in one order, so two batches sharing conversations cannot deadlock.
-        rows = (
-            Conversation.objects.select_for_update()
-            .filter(pk__in=ids)
-            .order_by("pk")
-            .values("pk", *LOCKED_FIELDS)
-        )
-        self._conversations: dict[uuid.UUID, dict[str, Any]] = {row.pop("pk"): row for row in rows}
+        self._conversations: dict[uuid.UUID, dict[str, Any]] = _lock(ids)
         missing = ids - self._conversations.keys()
         if missing:
             raise Conversation.DoesNotExist(f"No conversation {', '.join(sorted(map(str, missing)))}")
         self._totals_changed: set[uuid.UUID] = set()
         self._title_changed: set[uuid.UUID] = set()
-        self._messages: dict[tuple[uuid.UUID, str], Message | None] = {}
-        self._new: list[Message] = []
+        self._messages: dict[tuple[uuid.UUID, str], Turn | None] = {}
+        self._new: list[NewRow] = []
         self._changed: dict[int, Message] = {}
         self._next_position: dict[uuid.UUID, int] = {}
-        self._usages: list[Usage] = []
+        self._usages: list[NewRow] = []
         self._load_messages({(_key(c), item) for c, item in item_ids})
         self._usage_checked = {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in upstream_ids}
         self._usage_ids = _stored(Usage, "upstream_id", self._usage_checked)
@@ -110,13 +131,14 @@ class ConversationWrites:
         text: str = "",
         status: str = Message.Status.IN_PROGRESS,
         response_id: str = "",
-    ) -> Message:
+    ) -> Turn:
         """Append a turn at the end of the conversation, or return it if its item is already stored."""
         key = _key(conversation_id)
         existing = self._message(key, item_id)
         if existing is not None:
             return existing
-        message = Message(
+        message = NewRow(
+            Message,
             conversation_id=key,
             position=self._take_position(key),
             item_id=item_id,
@@ -141,7 +163,7 @@ class ConversationWrites:
         text: str,
         kind: str = Message.Kind.AUDIO,
         audio_duration_ms: int | None = None,
-    ) -> Message:
+    ) -> Turn:
         """Store a turn's final text; a turn not stored yet is appended first.
 
         An interrupted answer keeps its interrupted status and gets its heard part recomputed.
@@ -161,7 +183,7 @@ class ConversationWrites:
 
     def message_transcription_failed(
         self, *, conversation_id: ConversationId, item_id: str, error_code: str = ""
-    ) -> Message:
+    ) -> Turn:
         """Mark a user audio turn whose transcription failed, so the gap is visible in history."""
         message = self.message_add(
             conversation_id=conversation_id, item_id=item_id, role=Message.Role.USER, kind=Message.Kind.AUDIO
@@ -178,7 +200,7 @@ class ConversationWrites:
         item_id: str,
         played_ms: int,
         audio_duration_ms: int | None = None,
-    ) -> Message | None:
+    ) -> Turn | None:
         """Mark an assistant turn the user cut off after `played_ms`, keeping the part heard.
 
         Returns None when no such assistant turn is stored (an interrupt for an unknown item).
@@ -207,7 +229,7 @@ class ConversationWrites:
         usage: dict[str, Any],
         status: str = "",
         model: str = "",
-    ) -> Usage | None:
+    ) -> NewRow | None:
         """Add one upstream usage report and its tokens and cost to the totals, exactly once.
 
         Returns None when a report with this upstream id was already stored (a replayed event).
@@ -226,7 +248,8 @@ class ConversationWrites:
         cost = usage_cost(model, tokens)
         if cost is not None:
             cost = cost.quantize(COST_QUANTUM)
-        record = Usage(
+        record = NewRow(
+            Usage,
             conversation_id=key[0],
             upstream_id=key[1],
             kind=kind,
@@ -313,7 +336,7 @@ class ConversationWrites:
         for key in keys:
             self._messages.setdefault(key, None)
 
-    def _message(self, conversation_id: uuid.UUID, item_id: str) -> Message | None:
+    def _message(self, conversation_id: uuid.UUID, item_id: str) -> Turn | None:
         key = conversation_id, item_id
         if key not in self._messages:
             self._load_messages({key})
@@ -323,24 +346,16 @@ class ConversationWrites:
         if conversation_id not in self._next_position:
             # Every conversation of the batch at once: the others will likely append too.
             unknown = self._conversations.keys() - self._next_position.keys()
-            # The last position of each by its own index lookup: a MAX over a GROUP BY would
-            # read every turn of these conversations.
-            last_of = Message.objects.filter(conversation=OuterRef("pk")).order_by("-position")
-            last = dict(
-                Conversation.objects.filter(pk__in=unknown)
-                .order_by()
-                .annotate(last=Subquery(last_of.values("position")[:1]))
-                .values_list("pk", "last")
-            )
+            last = _last_positions(unknown)
             for key in unknown:
-                self._next_position[key] = (last.get(key) or 0) + 1
+                self._next_position[key] = last.get(key, 0) + 1
         position = self._next_position[conversation_id]
         self._next_position[conversation_id] += 1
         return position
 
-    def _touch(self, message: Message) -> None:
+    def _touch(self, message: Turn) -> None:
         """Remember a stored turn as changed; a new one is inserted as it is by then."""
-        if message.pk is not None:
+        if isinstance(message, Message):
             self._changed[message.pk] = message
 
     def _title_from(self, conversation_id: uuid.UUID, text: str) -> None:
@@ -357,6 +372,102 @@ class ConversationWrites:
 def _key(conversation_id: ConversationId) -> uuid.UUID:
     """Conversation ids come as UUIDs or strings; state is kept by UUID."""
     return conversation_id if isinstance(conversation_id, uuid.UUID) else uuid.UUID(str(conversation_id))
+
+
+def _lock(ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+    """Lock these conversations' rows and read what writes change of them, by conversation.
+
+    Written by hand, as the other reads of a batch: the ORM would compile the query anew for
+    every batch. Rows are locked in one order, so two batches sharing conversations cannot
+    deadlock.
+    """
+    db = _db()
+    quote = db.ops.quote_name
+    meta = Conversation._meta
+    pk = quote(meta.pk.column)
+    read = _locked_columns(db)
+    head = "SELECT {}, {} FROM {} WHERE {} IN ".format(  # noqa: S608 (names from the model, values bound)
+        pk, ", ".join(quote(field.column) for field, _ in read), quote(meta.db_table), pk
+    )
+    tail = f" ORDER BY {pk}" + (f" {db.ops.for_update_sql()}" if db.features.has_select_for_update else "")
+    as_stored = {meta.pk.get_db_prep_value(key, db): key for key in sorted(ids)}
+    wanted = list(as_stored)
+    per_query = db.features.max_query_params or MAX_PARAMS
+    found: dict[uuid.UUID, dict[str, Any]] = {}
+    for start in range(0, len(wanted), per_query):
+        chunk = wanted[start : start + per_query]
+        with db.cursor() as cursor:
+            cursor.execute(f"{head}({', '.join(['%s'] * len(chunk))}){tail}", chunk)
+            for key, *values in cursor.fetchall():
+                found[as_stored[key]] = {
+                    field.name: convert(value) for (field, convert), value in zip(read, values, strict=True)
+                }
+    return found
+
+
+_locked: dict[str, list[tuple[Field[Any, Any], Callable[[Any], Any]]]] = {}
+
+
+def _locked_columns(db: BaseDatabaseWrapper) -> list[tuple[Field[Any, Any], Callable[[Any], Any]]]:
+    """LOCKED_FIELDS with the conversion the ORM applies to each value read (exact decimals on SQLite)."""
+    if db.vendor not in _locked:
+        columns = []
+        for name in LOCKED_FIELDS:
+            field = Conversation._meta.get_field(name)
+            column = field.get_col(Conversation._meta.db_table)
+            converters = [*db.ops.get_db_converters(column), *column.get_db_converters(db)]
+            columns.append((field, functools.partial(_convert, converters, column, db)))
+        _locked[db.vendor] = columns
+    return _locked[db.vendor]
+
+
+def _convert(converters: list[Callable[..., Any]], column: Any, db: BaseDatabaseWrapper, value: Any) -> Any:
+    for converter in converters:
+        value = converter(value, column, db)
+    return value
+
+
+def _last_positions(keys: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """The last position of each of these conversations that has turns.
+
+    Each by its own lookup at the end of the (conversation, position) index: a MAX over a
+    GROUP BY would read every turn of these conversations.
+    """
+    db = _db()
+    quote = db.ops.quote_name
+    conversations, messages = Conversation._meta, Message._meta
+    pk = f"{quote(conversations.db_table)}.{quote(conversations.pk.column)}"
+    last = "(SELECT MAX({}) FROM {} WHERE {} = {})".format(  # noqa: S608 (names from the model, values bound)
+        quote(messages.get_field("position").column),
+        quote(messages.db_table),
+        quote(messages.get_field("conversation").column),
+        pk,
+    )
+    head = f"SELECT {pk}, {last} FROM {quote(conversations.db_table)} WHERE {pk} IN "  # noqa: S608
+    as_stored = {conversations.pk.get_db_prep_value(key, db): key for key in keys}
+    wanted = list(as_stored)
+    per_query = db.features.max_query_params or MAX_PARAMS
+    positions = {}
+    for start in range(0, len(wanted), per_query):
+        chunk = wanted[start : start + per_query]
+        with db.cursor() as cursor:
+            cursor.execute(f"{head}({', '.join(['%s'] * len(chunk))})", chunk)
+            positions.update({as_stored[key]: position for key, position in cursor.fetchall() if position})
+    return positions
+
+
+_default_values: dict[type[Any], dict[str, Any]] = {}
+
+
+def _defaults(model: type[Message] | type[Usage]) -> dict[str, Any]:
+    """The model's field defaults, by attribute name: constants for these models, so read once."""
+    if model not in _default_values:
+        _default_values[model] = {
+            field.attname: field.get_default()
+            for field in model._meta.concrete_fields
+            if not field.primary_key
+        }
+    return _default_values[model]
 
 
 def _stored(model: type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
@@ -412,7 +523,7 @@ def _pairs_where(
         yield " OR ".join([pair] * len(chunk)), params, back
 
 
-def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:
+def _insert(model: type[Message] | type[Usage], rows: list[NewRow]) -> None:
     """Insert the rows in as few statements as the database allows, setting their primary keys.
 
     Built by hand from a plan made once per model: `bulk_create` prepares every field of every
@@ -423,7 +534,12 @@ def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:
     db = _db()
     if not db.features.can_return_rows_from_bulk_insert:
         for row in rows:
-            row.save(force_insert=True)
+            instance = row.instance()
+            instance.save(force_insert=True)
+            row.__dict__.update(
+                {f.attname: getattr(instance, f.attname) for f in model._meta.concrete_fields}
+            )
+            row.pk = instance.pk
         return
     plan = _insert_plan(model, db)
     now = timezone.now()
@@ -447,8 +563,6 @@ def _insert(model: type[Message] | type[Usage], rows: list[Any]) -> None:
             ids = db.ops.fetch_returned_insert_rows(cursor)
         for row, (pk,) in zip(chunk, ids, strict=True):
             row.pk = pk
-            row._state.adding = False
-            row._state.db = db.alias
 
 
 @dataclass(frozen=True)

@@ -257,11 +257,19 @@ def all_columns(model: type[Message] | type[Usage], conversation: Conversation) 
     return list(model.objects.filter(conversation=conversation).order_by("pk").values(*names))
 
 
-def varied_rows(conversation: Conversation) -> tuple[list[Message], list[Usage]]:
-    """Rows with every kind of value: empty and long text, None, enums, decimals, non-ASCII."""
+def varied_rows(conversation: Conversation, *, instances: bool = False) -> tuple[list[Any], list[Any]]:
+    """Rows with every kind of value: empty and long text, None, enums, decimals, non-ASCII.
+
+    As the batch makes them (`writes.NewRow`), or as model instances for `bulk_create`.
+    """
+
+    def row(table: type[Message] | type[Usage], /, **values: Any) -> Any:
+        return table(**values) if instances else writes.NewRow(table, **values)
+
     messages = [
-        Message(
-            conversation=conversation,
+        row(
+            Message,
+            conversation_id=conversation.pk,
             position=n + 1,
             role=Message.Role.USER if n % 2 else Message.Role.ASSISTANT,
             kind=Message.Kind.AUDIO,
@@ -275,8 +283,9 @@ def varied_rows(conversation: Conversation) -> tuple[list[Message], list[Usage]]
         for n in range(90)
     ]
     usages = [
-        Usage(
-            conversation=conversation,
+        row(
+            Usage,
+            conversation_id=conversation.pk,
             upstream_id=f"resp_{n}",
             kind="response",
             status="completed",
@@ -295,7 +304,7 @@ def varied_rows(conversation: Conversation) -> tuple[list[Message], list[Usage]]
 def test_the_hand_built_insert_stores_what_bulk_create_stores() -> None:
     ours, djangos = fresh_conversation(), fresh_conversation()
     our_messages, our_usages = varied_rows(ours)
-    their_messages, their_usages = varied_rows(djangos)
+    their_messages, their_usages = varied_rows(djangos, instances=True)
 
     with transaction.atomic():
         writes._insert(Message, our_messages)
@@ -318,7 +327,6 @@ def test_the_hand_built_insert_gives_rows_their_ids_and_insert_times() -> None:
     assert [stored_messages[m.pk] for m in messages] == [m.item_id for m in messages]
     stored_usages = dict(Usage.objects.filter(conversation=conversation).values_list("pk", "upstream_id"))
     assert [stored_usages[u.pk] for u in usages] == [u.upstream_id for u in usages]
-    assert not any(m._state.adding for m in messages)
     first = Message.objects.get(pk=messages[0].pk)
     assert first.created_at == messages[0].created_at == messages[0].updated_at
     assert first.updated_at == messages[0].updated_at
@@ -327,14 +335,11 @@ def test_the_hand_built_insert_gives_rows_their_ids_and_insert_times() -> None:
 def test_values_not_of_their_columns_plain_type_are_stored_as_django_stores_them() -> None:
     ours, djangos = fresh_conversation(), fresh_conversation()
 
-    def odd(conversation: Conversation) -> Message:
-        # An int for text and a bool for a number: Django's preparation turns them into '12345' and 1.
-        return Message(
-            conversation=conversation, position=1, role="user", kind="audio", item_id=12345, played_ms=True
-        )
+    # An int for text and a bool for a number: Django's preparation turns them into '12345' and 1.
+    odd = {"position": 1, "role": "user", "kind": "audio", "item_id": 12345, "played_ms": True}
 
-    writes._insert(Message, [odd(ours)])
-    Message.objects.bulk_create([odd(djangos)])
+    writes._insert(Message, [writes.NewRow(Message, conversation_id=ours.pk, **odd)])
+    Message.objects.bulk_create([Message(conversation=djangos, **odd)])
 
     assert all_columns(Message, ours) == all_columns(Message, djangos)
     assert Message.objects.get(conversation=ours).item_id == "12345"
