@@ -489,13 +489,20 @@ def _stored(model: type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]) ->
 
 
 def _stored_messages(keys: set[tuple[uuid.UUID, str]]) -> list[Message]:
-    """The turns stored already for these (conversation, item id) pairs."""
+    """The turns stored already for these (conversation, item id) pairs.
+
+    Their ids first, by hand: in a busy worker's batch most items are new, and a query that
+    finds nothing is then all it costs.
+    """
     db = _db()
-    table = db.ops.quote_name(Message._meta.db_table)
-    found: list[Message] = []
+    quote = db.ops.quote_name
+    head = f"SELECT {quote(Message._meta.pk.column)} FROM {quote(Message._meta.db_table)} WHERE "  # noqa: S608 (names from the model, values bound)
+    ids = []
     for where, params, _ in _pairs_where(Message, "item_id", keys, db):
-        found.extend(Message.objects.raw(f"SELECT * FROM {table} WHERE {where}", params))  # noqa: S608 (names from the model, values bound)
-    return found
+        with db.cursor() as cursor:
+            cursor.execute(head + where, params)
+            ids.extend(pk for (pk,) in cursor.fetchall())
+    return list(Message.objects.filter(pk__in=ids)) if ids else []
 
 
 def _pairs_where(
@@ -549,15 +556,22 @@ def _insert(model: type[Message] | type[Usage], rows: list[NewRow]) -> None:
         for row in rows:
             setattr(row, field.attname, now)
     per_query = max(1, min(db.ops.bulk_batch_size(plan.fields, rows), MAX_PARAMS // len(plan.fields)))
+    prepared: dict[tuple[str, Any], Any] = {}
     for start in range(0, len(rows), per_query):
         chunk = rows[start : start + per_query]
         params: list[Any] = []
         for row in chunk:
-            for attname, plain, prepare in plan.columns:
+            for attname, plain, prepare, repeats in plan.columns:
                 if prepare is _STAMP:
                     params.append(stamps[attname])
                     continue
-                params.append(_db_value(getattr(row, attname), plain, prepare, db))
+                value = getattr(row, attname)
+                if repeats:  # the conversation, the same for many rows: prepared once
+                    if (attname, value) not in prepared:
+                        prepared[attname, value] = _db_value(value, plain, prepare, db)
+                    params.append(prepared[attname, value])
+                else:
+                    params.append(_db_value(value, plain, prepare, db))
         with db.cursor() as cursor:
             cursor.execute(f"{plan.head} {', '.join([plan.row] * len(chunk))} {plan.returning}", params)
             ids = db.ops.fetch_returned_insert_rows(cursor)
@@ -568,8 +582,9 @@ def _insert(model: type[Message] | type[Usage], rows: list[NewRow]) -> None:
 @dataclass(frozen=True)
 class _InsertPlan:
     fields: list[Field[Any, Any]]
-    # attname, the type passed as it is (None: none), and _STAMP or the field's preparation
-    columns: list[tuple[str, type | None, Any]]
+    # attname, the type passed as it is (None: none), _STAMP or the field's preparation, and
+    # whether rows share values (a foreign key)
+    columns: list[tuple[str, type | None, Any, bool]]
     stamped: list[Field[Any, Any]]
     head: str
     row: str
@@ -588,7 +603,7 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
         columns = []
         for f in fields:
             prepare = _STAMP if f in stamped else f.get_db_prep_save
-            columns.append((f.attname, PLAIN_TYPES.get(f.get_internal_type()), prepare))
+            columns.append((f.attname, PLAIN_TYPES.get(f.get_internal_type()), prepare, f.is_relation))
         returning, _ = db.ops.return_insert_columns([model._meta.pk])
         table = quote(model._meta.db_table)
         _plans[key] = _InsertPlan(
