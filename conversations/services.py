@@ -266,7 +266,7 @@ def write_together(writes: list[tuple[Callable[..., Any], dict[str, Any]]]) -> N
         batch = ConversationWrites(conversation_ids, item_ids=item_ids, upstream_ids=upstream_ids)
         for write, kwargs in writes:
             _TOGETHER[write](batch, **kwargs)
-        batch.save()
+        batch.save(with_ids=False)  # nothing is returned
 
 
 def _write_one(method: Callable[..., Any], conversation_id: ConversationId, **kwargs: Any) -> Any:

@@ -301,19 +301,29 @@ def varied_rows(conversation: Conversation, *, instances: bool = False) -> tuple
     return messages, usages
 
 
-def test_the_hand_built_insert_stores_what_bulk_create_stores() -> None:
+@pytest.mark.parametrize("with_ids", [True, False])
+def test_the_hand_built_insert_stores_what_bulk_create_stores(with_ids: bool) -> None:
     ours, djangos = fresh_conversation(), fresh_conversation()
     our_messages, our_usages = varied_rows(ours)
     their_messages, their_usages = varied_rows(djangos, instances=True)
 
     with transaction.atomic():
-        writes._insert(Message, our_messages)
-        writes._insert(Usage, our_usages)
+        writes._insert(Message, our_messages, with_ids=with_ids)
+        writes._insert(Usage, our_usages, with_ids=with_ids)
     Message.objects.bulk_create(their_messages)
     Usage.objects.bulk_create(their_usages)
 
     assert all_columns(Message, ours) == all_columns(Message, djangos)
     assert all_columns(Usage, ours) == all_columns(Usage, djangos)
+
+
+def test_the_insert_without_ids_leaves_rows_without_them() -> None:
+    messages, _ = varied_rows(fresh_conversation())
+
+    writes._insert(Message, messages, with_ids=False)
+
+    assert all(m.pk is None for m in messages)
+    assert Message.objects.count() == len(messages)
 
 
 def test_the_hand_built_insert_gives_rows_their_ids_and_insert_times() -> None:
