@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import persistence, profiling, report
-from bench.runner import GC_SESSIONS, RESULTS, ROOT, STEP, THRESHOLD_MS, Bench, can_pin
+from bench.runner import RESULTS, ROOT, STEP, THRESHOLD_MS, VARIANTS, Bench, can_pin
 
 FIXED_VARIANTS = {
     100: [
@@ -44,7 +44,9 @@ CAPACITY_VARIANTS = [
     "uvicorn-nodeflate+turns",
     "uvicorn-nodeflate+turns-nopersist",
 ]
-GC_VARIANTS = ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"]  # at GC_SESSIONS
+# Compared back to back at the persistence pairs' load, which the server holds whatever the
+# machine's speed that day.
+GC_VARIANTS = ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"]
 QUICK_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "daphne+turns"]
 # A capacity search starts where the fixed load's CPU, scaled, would fill this much of the core.
 START_CPU = 0.8
@@ -89,15 +91,13 @@ def main(argv: list[str] | None = None) -> int:
     profiles: list[dict[str, Any]] = []
     writes: dict[str, Any] = {}
     paired: list[dict[str, Any]] = []
+    gc_sessions: int | None = None
     try:
         frames = [100] if args.quick else list(FIXED_VARIANTS)
         for frame_ms in frames:
             chosen = args.variants.split(",") if args.variants else None
             for name in chosen or (QUICK_VARIANTS if args.quick else FIXED_VARIANTS[frame_ms]):
                 bench.measure(name, args.sessions, frame_ms)
-        if not args.quick and not args.variants:
-            for name in GC_VARIANTS:
-                bench.measure(name, GC_SESSIONS, 100)
         writes = bench.measure_writes(turns=30 if args.quick else 300)
         bench.seconds = args.seconds
         if not args.quick:
@@ -107,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             load = persistence.paired_load(capacity)
             if load is not None:
                 paired = persistence.measure_all(bench, load)
+                if not args.variants:
+                    compare_gc(bench, load, args.fixed_seconds)
+                    gc_sessions = load
             if not args.no_profile:
                 profiles = profiling.profile_all(bench, args.sessions)
     finally:
@@ -123,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             "fixed_seconds": args.fixed_seconds,
             "threshold_ms": THRESHOLD_MS,
             "quick": args.quick,
+            "gc_sessions": gc_sessions,
         },
         "phases": bench.phases,
         "harness_errors": bench.harness_errors,
@@ -137,6 +141,20 @@ def main(argv: list[str] | None = None) -> int:
         report.write(results, args.doc)
         bench.log(f"wrote {args.doc} and {args.doc.with_suffix('.png')}")
     return 0
+
+
+def compare_gc(bench: Bench, sessions: int, seconds: float) -> None:
+    """The worker's collector settings against Python's, back to back, each phase marked `gc`.
+
+    Measured over the fixed loads' window: Python's full collections come every few seconds.
+    """
+    window, bench.seconds = bench.seconds, seconds
+    try:
+        for name in GC_VARIANTS:
+            baseline = bench.direct(sessions, 100)
+            bench.phase(VARIANTS[name], sessions, 100, baseline)["gc"] = True
+    finally:
+        bench.seconds = window
 
 
 def search_capacity(

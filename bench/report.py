@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from bench.persistence import OFF, ON
-from bench.runner import GC_SESSIONS, LATE_MS, ROOT, THRESHOLD_MS, VARIANTS
+from bench.runner import LATE_MS, ROOT, THRESHOLD_MS, VARIANTS
 
 CHART_VARIANTS = [
     "tcp-proxy",
@@ -53,12 +53,16 @@ def write(results: dict[str, Any], doc: Path, raw_dir: Path | None = None) -> No
     doc.write_text(render(results, chart.name))
 
 
+LEGACY_GC_SESSIONS = 400  # where runs before the `gc` marks compared the collector settings
+
+
 def counted(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The phases that count: not superseded by a re-measurement, not profiled, not a persistence pair."""
+    """The phases that count: not superseded by a re-measurement, not profiled, not a persistence
+    pair or collector comparison."""
     return [
         p
         for p in results["phases"]
-        if not p.get("superseded") and not p.get("profiled") and not p.get("paired")
+        if not p.get("superseded") and not p.get("profiled") and not p.get("paired") and not p.get("gc")
     ]
 
 
@@ -97,7 +101,9 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"- command: `{results['command']}`"
         + (f" (`python -m bench {results['argv']}`)" if results.get("argv") else ""),
         f"- finished {results['finished']}, took {results['duration_s'] / 60:.1f} min;"
-        f" each phase streams {_fixed_seconds(results):g} s measured at the fixed loads and"
+        f" each phase streams {_fixed_seconds(results):g} s measured at the fixed loads"
+        + (" and in the collector comparison" if results["settings"].get("gc_sessions") else "")
+        + " and"
         f" {results['settings']['seconds']:g} s in the capacity searches and persistence pairs,"
         " after 1 s of warm-up",
         "- database: a fresh SQLite file (`bench/results/bench.sqlite3`), persistence on unless said;"
@@ -360,10 +366,30 @@ def _verdict(met: bool, *caps: dict[str, Any]) -> bool | None:
     return None if any(cap["lower_bound"] and cap["first_failure"] is None for cap in caps) else met
 
 
+def _gc_pair(results: dict[str, Any]) -> str:
+    """The worker's collector settings against Python's, from the phases marked `gc`.
+
+    Runs before these were measured at the pairs' load compared them at 400 sessions.
+    """
+    n = results["settings"].get("gc_sessions")
+    if n is None:
+        return _pair(
+            results, "uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc", LEGACY_GC_SESSIONS
+        )
+    marked = [p for p in results["phases"] if p.get("gc") and not p.get("superseded")]
+    ours = next((p for p in marked if p["variant"] == "uvicorn-nodeflate+turns"), None)
+    pythons = next((p for p in marked if p["variant"] == "uvicorn-nodeflate+turns-pythongc"), None)
+    return _compare(ours, pythons, n)
+
+
 def _pair(results: dict[str, Any], a: str, b: str, sessions: int | None = None) -> str:
     """`a` against `b` at the fixed load (or `sessions`), 100 ms frames: added p50/p99 and CPU."""
     n = sessions or results["settings"]["sessions"]
-    ra, rb = find(results, a, n, 100), find(results, b, n, 100)
+    return _compare(find(results, a, n, 100), find(results, b, n, 100), n)
+
+
+def _compare(ra: dict[str, Any] | None, rb: dict[str, Any] | None, n: int) -> str:
+    """`ra` (after) against `rb` (before) at `n` sessions: added p50/p99, lost frames and CPU."""
     if ra is None or rb is None or "added_p50_ms" not in ra or "added_p50_ms" not in rb:
         return "(not measured in this run)"
     return (
@@ -466,7 +492,7 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   sessions. The worker now freezes what start-up made (`gc.freeze()`) and collects young",
         "   objects after 50,000 allocations (`WORKER_GC_THRESHOLD`); a steady worker makes almost",
         "   no cyclic garbage, so little waits to be collected. Measured here with full turns:",
-        f"   {_pair(results, 'uvicorn-nodeflate+turns', 'uvicorn-nodeflate+turns-pythongc', GC_SESSIONS)}.",
+        f"   {_gc_pair(results)}.",
         "10. **No task per frame, no session bookkeeping per frame** (`realtime/dispatching.py`,",
         "   `realtime/auth.py`): Channels' consumer loop makes a task and an `asyncio.wait` for",
         "   every message, and its session middleware reads the session on every frame sent. The",

@@ -30,9 +30,6 @@ PY = sys.executable
 APP_CORE, LOAD_CORE = "0", "1"
 THRESHOLD_MS = 50.0  # capacity: p99 added delay at or under this, and no lost frame
 STEP = 25  # capacity is searched, and loads chosen, in steps of this many sessions
-# The collector comparison (voiceproject/garbage.py against Python's own settings) runs at this
-# load, where a full collection's pause shows: a few hundred sessions' objects to scan.
-GC_SESSIONS = 400
 LATE_MS = 50.0  # a frame whose added delay is over this is late
 QUIET = 0.10  # a core is quiet when other processes use less than this share of it
 NICE = -10
