@@ -117,7 +117,7 @@ class ConversationWrites:
         self._usages: list[NewRow] = []
         self._load_messages({(_key(c), item) for c, item in item_ids})
         self._usage_checked = {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in upstream_ids}
-        self._usage_ids = _stored(Usage, "upstream_id", self._usage_checked)
+        self._usage_ids = set(_stored(Usage, "upstream_id", self._usage_checked))
 
     # --- Turns ------------------------------------------------------------------------------------
 
@@ -239,7 +239,7 @@ class ConversationWrites:
         key = _key(conversation_id), upstream_id[:UPSTREAM_ID_MAX]
         if key not in self._usage_checked:
             self._usage_checked.add(key)
-            self._usage_ids |= _stored(Usage, "upstream_id", {key})
+            self._usage_ids |= _stored(Usage, "upstream_id", {key}).keys()
         if key in self._usage_ids:
             return None
         tokens = token_counts(usage)
@@ -335,7 +335,10 @@ class ConversationWrites:
             return
         for key in keys:
             self._conversation(key[0])
-        for message in _stored_messages(keys):
+        # Their ids first: in a busy worker's batch most items are new, and a query that finds
+        # nothing is then all it costs.
+        stored = _stored(Message, "item_id", keys)
+        for message in Message.objects.filter(pk__in=stored.values()) if stored else ():
             self._messages[message.conversation_id, message.item_id] = message
         for key in keys:
             self._messages.setdefault(key, None)
@@ -394,19 +397,25 @@ def _lock(ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
         pk, ", ".join(quote(field.column) for field, _ in read), quote(meta.db_table), pk
     )
     tail = f" ORDER BY {pk}" + (f" {db.ops.for_update_sql()}" if db.features.has_select_for_update else "")
-    as_stored = {meta.pk.get_db_prep_value(key, db): key for key in sorted(ids)}
+    return {
+        key: {field.name: convert(value) for (field, convert), value in zip(read, values, strict=True)}
+        for key, *values in _rows_of(sorted(ids), head, tail, db)
+    }
+
+
+def _rows_of(keys: Iterable[uuid.UUID], head: str, tail: str, db: BaseDatabaseWrapper) -> Iterator[list[Any]]:
+    """The rows of `head` (ending in "... IN "), these conversations' ids and `tail`, in as many
+    queries as the database's parameter limit needs; each row's first column, the conversation's
+    id, comes back as the UUID it was asked for (the database may store it otherwise: hex text)."""
+    as_stored = {Conversation._meta.pk.get_db_prep_value(key, db): key for key in keys}
     wanted = list(as_stored)
     per_query = db.features.max_query_params or MAX_PARAMS
-    found: dict[uuid.UUID, dict[str, Any]] = {}
     for start in range(0, len(wanted), per_query):
         chunk = wanted[start : start + per_query]
         with db.cursor() as cursor:
             cursor.execute(f"{head}({', '.join(['%s'] * len(chunk))}){tail}", chunk)
             for key, *values in cursor.fetchall():
-                found[as_stored[key]] = {
-                    field.name: convert(value) for (field, convert), value in zip(read, values, strict=True)
-                }
-    return found
+                yield [as_stored[key], *values]
 
 
 _locked: dict[str, list[tuple[Field[Any, Any], Callable[[Any], Any]]]] = {}
@@ -448,16 +457,7 @@ def _last_positions(keys: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
         pk,
     )
     head = f"SELECT {pk}, {last} FROM {quote(conversations.db_table)} WHERE {pk} IN "  # noqa: S608
-    as_stored = {conversations.pk.get_db_prep_value(key, db): key for key in keys}
-    wanted = list(as_stored)
-    per_query = db.features.max_query_params or MAX_PARAMS
-    positions = {}
-    for start in range(0, len(wanted), per_query):
-        chunk = wanted[start : start + per_query]
-        with db.cursor() as cursor:
-            cursor.execute(f"{head}({', '.join(['%s'] * len(chunk))})", chunk)
-            positions.update({as_stored[key]: position for key, position in cursor.fetchall() if position})
-    return positions
+    return {key: position for key, position in _rows_of(keys, head, "", db) if position}
 
 
 _default_values: dict[type[Any], dict[str, Any]] = {}
@@ -474,64 +474,38 @@ def _defaults(model: type[Message] | type[Usage]) -> dict[str, Any]:
     return _default_values[model]
 
 
-def _stored(model: type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]) -> set[tuple[uuid.UUID, str]]:
-    """Which of these (conversation, `field`) pairs are stored already."""
-    db = _db()
-    quote = db.ops.quote_name
-    meta = model._meta
-    head = "SELECT {}, {} FROM {} WHERE ".format(  # noqa: S608 (names from the model, values bound)
-        quote(meta.get_field("conversation").column),
-        quote(meta.get_field(field).column),
-        quote(meta.db_table),
-    )
-    found = set()
-    for where, params, back in _pairs_where(model, field, keys, db):
-        with db.cursor() as cursor:
-            cursor.execute(head + where, params)
-            found.update((back[conversation], value) for conversation, value in cursor.fetchall())
-    return found
-
-
-def _stored_messages(keys: set[tuple[uuid.UUID, str]]) -> list[Message]:
-    """The turns stored already for these (conversation, item id) pairs.
-
-    Their ids first, by hand: in a busy worker's batch most items are new, and a query that
-    finds nothing is then all it costs.
-    """
-    db = _db()
-    quote = db.ops.quote_name
-    head = f"SELECT {quote(Message._meta.pk.column)} FROM {quote(Message._meta.db_table)} WHERE "  # noqa: S608 (names from the model, values bound)
-    ids = []
-    for where, params, _ in _pairs_where(Message, "item_id", keys, db):
-        with db.cursor() as cursor:
-            cursor.execute(head + where, params)
-            ids.extend(pk for (pk,) in cursor.fetchall())
-    return list(Message.objects.filter(pk__in=ids)) if ids else []
-
-
-def _pairs_where(
-    model: type[Message] | type[Usage], field: str, keys: set[tuple[uuid.UUID, str]], db: BaseDatabaseWrapper
-) -> Iterator[tuple[str, list[Any], dict[Any, uuid.UUID]]]:
-    """WHERE clauses matching rows of these (conversation, `field`) pairs, as many as the database's
-    parameter limit needs, each with its parameters and a map from stored conversation ids back.
+def _stored(
+    model: type[Message] | type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]
+) -> dict[tuple[uuid.UUID, str], int]:
+    """The primary keys of the rows stored already for these (conversation, `field`) pairs.
 
     One condition per pair, written by hand: each pair is one lookup in the unique index on
     (conversation, `field`). Two IN lists would make the database try every conversation with
     every value (ten times the work on SQLite for a busy worker's batch), and the ORM compiles a
-    condition per pair slowly.
+    condition per pair slowly. As many queries as the database's parameter limit needs.
     """
+    db = _db()
     quote = db.ops.quote_name
-    conversation = model._meta.get_field("conversation")
-    pair = f"({quote(conversation.column)} = %s AND {quote(model._meta.get_field(field).column)} = %s)"
+    meta = model._meta
+    conversation = meta.get_field("conversation")
+    columns = quote(conversation.column), quote(meta.get_field(field).column)
+    head = "SELECT {}, {}, {} FROM {} WHERE ".format(  # noqa: S608 (names from the model, values bound)
+        *columns, quote(meta.pk.column), quote(meta.db_table)
+    )
+    pair = "({} = %s AND {} = %s)".format(*columns)
     # The database's form of each conversation id (hex text on SQLite), and the way back.
     as_stored = {key: conversation.target_field.get_db_prep_value(key, db) for key, _ in keys}
     back = {value: key for key, value in as_stored.items()}
     wanted = list(keys)
     per_query = (db.features.max_query_params or MAX_PARAMS) // 2
+    found = {}
     for start in range(0, len(wanted), per_query):
         chunk = wanted[start : start + per_query]
         params = [value for key, item in chunk for value in (as_stored[key], item)]
-        yield " OR ".join([pair] * len(chunk)), params, back
+        with db.cursor() as cursor:
+            cursor.execute(head + " OR ".join([pair] * len(chunk)), params)
+            found.update({(back[key], item): pk for key, item, pk in cursor.fetchall()})
+    return found
 
 
 def _insert(model: type[Message] | type[Usage], rows: list[NewRow], *, with_ids: bool = True) -> None:

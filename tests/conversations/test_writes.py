@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -210,6 +211,30 @@ def test_stored_turns_and_usage_are_found_beyond_one_querys_parameter_limit(
     assert stored(conversation) == before
     assert len(before["messages"]) == 25
     assert sum(" OR " in q["sql"] for q in queries.captured_queries) == 10
+
+
+def test_conversations_beyond_one_querys_parameter_limit_are_locked_and_continued(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    names = list(SCENARIOS)
+    one_by_one = [fresh_conversation() for _ in names]
+    together = [fresh_conversation() for _ in names]
+    for conversation in [*one_by_one, *together]:
+        services.message_complete(conversation_id=conversation.pk, item_id="u0", role="user", text="first")
+    for conversation, name in zip(one_by_one, names, strict=True):
+        for write, kwargs in with_id(conversation, SCENARIOS[name]):
+            write(**kwargs)
+    monkeypatch.setattr(connection.features, "max_query_params", 2)  # two conversations a query
+
+    with CaptureQueriesContext(connection) as queries:
+        services.write_together(
+            interleaved(*(with_id(c, SCENARIOS[n]) for c, n in zip(together, names, strict=True)))
+        )
+
+    # Every conversation was locked and continued though each query names at most two.
+    assert [stored(c) for c in together] == [stored(c) for c in one_by_one]
+    by_ids = [q["sql"] for q in queries.captured_queries if " IN (" in q["sql"]]
+    assert len(by_ids) == 2 * math.ceil(len(names) / 2)  # the locking reads and the last positions
 
 
 def test_stored_turns_are_found_by_conversation_and_item_together() -> None:
