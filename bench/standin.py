@@ -5,14 +5,17 @@
 base64 audio, so a client can time each frame's round trip. The item id is stable per turn, so the
 app sends one `assistant.audio.start` and then binary frames.
 
-A connection whose path contains `/turns/` also plays a full GA turn every `--turn-ms` of audio it
-received (user item added, transcription completed with usage, response created, assistant item
-added, transcript done, response.done with usage), so the app's recorder writes for real; the echo
-then continues under a new item and response id. Under `/turns-every-<ms>/` the turns come
-after that much audio instead of `--turn-ms`. Each connection's first turn comes after a
-random share of `--turn-ms` (seeded by the connection's number), so sessions' turns are spread
-as independent conversations' are; under `/turns-aligned/` every connection's turns come after
-exactly `--turn-ms`, so sessions that started together all end their turns in the same moment.
+A connection whose path contains `/turns/` also plays a GA turn every `--turn-ms` of audio it
+received, with its events spread over the turn as a real conversation's are, so the app's recorder
+writes for real and a turn's writes reach it at different moments: at the turn's start the user
+item is added (and the previous answer, if any, ends: transcript done, response.done with usage);
+a quarter of the turn later the transcription completes (with usage), the response is created and
+the assistant item added. The echo carries the current turn's item and response ids. Under
+`/turns-every-<ms>/` the turns come after that much audio instead of `--turn-ms`. Each
+connection's first turn comes after a random share of `--turn-ms` (seeded by the connection's
+number), so sessions' turns are spread as independent conversations' are; under `/turns-aligned/`
+every connection's turns come after exactly `--turn-ms`, so sessions that started together all
+start their turns in the same moment.
 
     python -m bench.standin --port 8765
 """
@@ -54,6 +57,8 @@ TRANSCRIPTION_USAGE = {
     "output_tokens": 9,
 }
 _connections = count(1)
+# Where a connection is in its turn: before its first, the user's item added, the answer playing.
+NO_TURN, USER_SPOKE, ANSWERING = "none", "user", "answer"
 _TURNS_EVERY = re.compile(r"/turns-every-(\d{1,7})/")
 
 
@@ -80,6 +85,7 @@ class EchoSession:
         # Audio counted towards the first turn already: none when aligned, a random share otherwise.
         phase = 0.0 if aligned else random.Random(number).random()  # noqa: S311 (not for security)
         self.turn_received = int(self.turn_bytes * phase)
+        self.stage = NO_TURN
         self.events = count(1)
         self._prefix = ""
         self._new_turn_ids()
@@ -113,52 +119,76 @@ class EchoSession:
                 audio = event["audio"]
                 await self.ws.send(self._prefix + audio + '"}')
                 if self.turn_bytes:
-                    self.turn_received += len(audio) * 3 // 4
-                    if self.turn_received >= self.turn_bytes:
-                        self.turn_received = 0
-                        await self._full_turn()
+                    await self._advance(len(audio) * 3 // 4)
             elif kind == "session.update":
                 await self._send({"type": "session.updated", "session": _session(session_id)})
 
-    async def _full_turn(self) -> None:
-        """The events a real turn adds around its audio, so the recorder has something to write."""
-        user, assistant, response = self.user_item_id, self.item_id, self.response_id
-        text = f"Echo turn {self.turn} of connection {self.number}."
-        for event in (
+    async def _advance(self, received: int) -> None:
+        """Count audio towards the turn; play the turn's events when their moment comes."""
+        self.turn_received += received
+        if self.turn_received >= self.turn_bytes:
+            self.turn_received = 0
+            if self.stage == ANSWERING:
+                await self._answer_ends()
+                self._new_turn_ids()
+            await self._user_speaks()
+        elif self.stage == USER_SPOKE and self.turn_received * 4 >= self.turn_bytes:
+            await self._answer_starts()
+
+    async def _user_speaks(self) -> None:
+        """A turn starts: the user's item is added (its transcript comes later)."""
+        self.stage = USER_SPOKE
+        await self._send(
             {
                 "type": "conversation.item.added",
                 "previous_item_id": None,
                 "item": {
-                    "id": user,
+                    "id": self.user_item_id,
                     "type": "message",
                     "status": "completed",
                     "role": "user",
                     "content": [{"type": "input_audio", "transcript": None}],
                 },
-            },
+            }
+        )
+
+    async def _answer_starts(self) -> None:
+        """The user's transcript with its usage, then the response and its assistant item."""
+        self.stage = ANSWERING
+        for event in (
             {
                 "type": "conversation.item.input_audio_transcription.completed",
-                "item_id": user,
+                "item_id": self.user_item_id,
                 "content_index": 0,
                 "transcript": f"User turn {self.turn}.",
                 "usage": TRANSCRIPTION_USAGE,
             },
-            {"type": "response.created", "response": {"id": response, "status": "in_progress", "output": []}},
+            {
+                "type": "response.created",
+                "response": {"id": self.response_id, "status": "in_progress", "output": []},
+            },
             {
                 "type": "conversation.item.added",
-                "previous_item_id": user,
+                "previous_item_id": self.user_item_id,
                 "item": {
-                    "id": assistant,
+                    "id": self.item_id,
                     "type": "message",
                     "status": "in_progress",
                     "role": "assistant",
                     "content": [],
                 },
             },
+        ):
+            await self._send(event)
+
+    async def _answer_ends(self) -> None:
+        """The answer's transcript, then response.done with its usage."""
+        text = f"Echo turn {self.turn} of connection {self.number}."
+        for event in (
             {
                 "type": "response.output_audio_transcript.done",
-                "response_id": response,
-                "item_id": assistant,
+                "response_id": self.response_id,
+                "item_id": self.item_id,
                 "output_index": 0,
                 "content_index": 0,
                 "transcript": text,
@@ -167,12 +197,12 @@ class EchoSession:
                 "type": "response.done",
                 "response": {
                     "object": "realtime.response",
-                    "id": response,
+                    "id": self.response_id,
                     "status": "completed",
                     "status_details": None,
                     "output": [
                         {
-                            "id": assistant,
+                            "id": self.item_id,
                             "type": "message",
                             "status": "completed",
                             "role": "assistant",
@@ -184,7 +214,6 @@ class EchoSession:
             },
         ):
             await self._send(event)
-        self._new_turn_ids()
 
     async def _send(self, event: dict[str, Any]) -> None:
         event = {**event, "event_id": f"event_{self.number}_{next(self.events)}"}

@@ -4,8 +4,12 @@ The relay queues six service calls for each of the stand-in's full turns (two tu
 completed, two usage reports); this applies exactly those as the recorder's writer does
 (`realtime.recorder._write_all`), against a fresh database, and prints one JSON line: queries and
 CPU milliseconds per turn when every write has its own transaction (events far apart, a quiet
-server), when a turn's writes share one (one session's turn alone), and when a turn of each of 25
-sessions does (a busy worker: the writer takes everything queued meanwhile, from every session).
+server), when a turn's writes share one (one session's turn alone), when a turn of each of 25
+sessions does (a busy worker: the writer takes everything queued meanwhile, from every session),
+and when, as in a real conversation and the stand-in's turns, a turn's writes come at three
+moments (user turn added; its transcript and the answer's turn added; the answer completed) and
+each transaction holds one such part of a turn of each of 25 sessions: a turn completed then is
+one stored already, read and updated.
 
 python -m bench.writes --database sqlite:///bench/results/writes.sqlite3 [--turns 300]
 """
@@ -39,14 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     call_command("migrate", verbosity=0)
     writes = turn_writes()
     result: dict[str, Any] = {"database": connection.vendor}
-    for name, per_batch in (("each_write", 0), ("turn", 1), ("sessions", SESSIONS)):
+    modes = (("each_write", 0, False), ("turn", 1, False), ("sessions", SESSIONS, False))
+    for name, per_batch, spread in (*modes, ("spread", SESSIONS, True)):
         turns = max(per_batch, 1)
+        base = (len(result) + 1) * 10_000_000  # each mode's item ids apart from the others'
         with CaptureQueriesContext(connection) as queries:
-            writes(per_batch * 10_000, turns, per_batch)
+            writes(base, turns, per_batch, spread=spread)
         result[f"queries_per_turn_{name}"] = round(len(queries.captured_queries) / turns, 2)
-        writes(per_batch * 100_000, 20 * turns, per_batch)  # warm-up
+        writes(base + 100_000, 20 * turns, per_batch, spread=spread)  # warm-up
         started = time.process_time()
-        writes(per_batch * 1_000_000 + 1_000, args.turns, per_batch)
+        writes(base + 1_000_000, args.turns, per_batch, spread=spread)
         result[f"cpu_ms_per_turn_{name}"] = (time.process_time() - started) / args.turns * 1000
     print(json.dumps(result))
     return 0
@@ -121,8 +127,26 @@ def turn_writes() -> Any:
             ),
         ]
 
-    def write(first: int, count: int, per_batch: int) -> None:
-        """Turns `first`... in transactions of `per_batch` turns each (0: of one write each)."""
+    def write(first: int, count: int, per_batch: int, *, spread: bool = False) -> None:
+        """Turns `first`... in transactions of `per_batch` turns each (0: of one write each).
+
+        `spread`: each session's turns in parts, as they come (see the module's docstring); a
+        transaction holds one part of every session's, so the sessions' turns are in step.
+        """
+        if spread:
+            per_session = -(-count // SESSIONS)
+            parts: list[list[tuple[Recorder, tuple[Any, dict[str, Any]]]]] = [
+                [] for _ in range(2 * per_session + 1)
+            ]
+            for session in range(SESSIONS):
+                for k in range(per_session):
+                    turn = [(recorders[session], w) for w in one_turn(first + session + SESSIONS * k)]
+                    parts[2 * k] += turn[:1]  # the user's turn added
+                    parts[2 * k + 1] += turn[1:4]  # its transcript, the answer added
+                    parts[2 * k + 2] += turn[4:]  # the answer completed, with its usage
+            for part in parts:
+                _write_all(part, {})
+            return
         if per_batch == 0:
             for n in range(first, first + count):
                 for entry in one_turn(n):

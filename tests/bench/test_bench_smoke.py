@@ -47,6 +47,6 @@ def test_it_measures_two_sessions_through_the_app_and_directly(tmp_path: Path) -
     assert "mib_per_session" in through
     assert "| app, uvicorn |" in doc.read_text()
     assert doc.with_suffix(".png").stat().st_size > 0
-    for how in ("each_write", "turn", "sessions"):
+    for how in ("each_write", "turn", "sessions", "spread"):
         assert results["writes"][f"queries_per_turn_{how}"] > 0
         assert results["writes"][f"cpu_ms_per_turn_{how}"] > 0
