@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -282,8 +282,8 @@ class ConversationWrites:
         """
         if self._new:
             _insert(Message, self._new, with_ids=with_ids)
-        for message in self._changed.values():
-            message.save(update_fields=COMPLETE_FIELDS)
+        if self._changed:
+            _update_turns(list(self._changed.values()))
         if self._usages:
             _insert(Usage, self._usages, with_ids=with_ids)
         self._save_conversations()
@@ -335,11 +335,13 @@ class ConversationWrites:
             return
         for key in keys:
             self._conversation(key[0])
-        # Their ids first: in a busy worker's batch most items are new, and a query that finds
-        # nothing is then all it costs.
-        stored = _stored(Message, "item_id", keys)
-        for message in Message.objects.filter(pk__in=stored.values()) if stored else ():
-            self._messages[message.conversation_id, message.item_id] = message
+        # Whole rows in the one lookup by pair: when the item is new, finding nothing is all it
+        # costs; when stored (a turn completed after its start was written), no second query.
+        db = _db()
+        names, converters = _turn_columns(db)
+        for key, row in _stored(Message, "item_id", keys, [name for name, _ in names]).items():
+            values = [convert(value) for convert, value in zip(converters, row, strict=True)]
+            self._messages[key] = Message.from_db(db.alias, [attname for _, attname in names], values)
         for key in keys:
             self._messages.setdefault(key, None)
 
@@ -418,20 +420,36 @@ def _rows_of(keys: Iterable[uuid.UUID], head: str, tail: str, db: BaseDatabaseWr
                 yield [as_stored[key], *values]
 
 
-_locked: dict[str, list[tuple[Field[Any, Any], Callable[[Any], Any]]]] = {}
+# A field, and how a value read of it is converted.
+Reader: TypeAlias = "tuple[Field[Any, Any], Callable[[Any], Any]]"
+_readers: dict[tuple[type[Any], tuple[str, ...], str], list[Reader]] = {}
 
 
-def _locked_columns(db: BaseDatabaseWrapper) -> list[tuple[Field[Any, Any], Callable[[Any], Any]]]:
-    """LOCKED_FIELDS with the conversion the ORM applies to each value read (exact decimals on SQLite)."""
-    if db.vendor not in _locked:
+def _read_columns(model: type[Any], names: tuple[str, ...], db: BaseDatabaseWrapper) -> list[Reader]:
+    """These fields of the model, each with the conversion the ORM applies to a value read
+    (exact decimals and aware datetimes on SQLite)."""
+    key = model, names, db.vendor
+    if key not in _readers:
         columns = []
-        for name in LOCKED_FIELDS:
-            field = Conversation._meta.get_field(name)
-            column = field.get_col(Conversation._meta.db_table)
+        for name in names:
+            field = model._meta.get_field(name)
+            column = field.get_col(model._meta.db_table)
             converters = [*db.ops.get_db_converters(column), *column.get_db_converters(db)]
             columns.append((field, functools.partial(_convert, converters, column, db)))
-        _locked[db.vendor] = columns
-    return _locked[db.vendor]
+        _readers[key] = columns
+    return _readers[key]
+
+
+def _locked_columns(db: BaseDatabaseWrapper) -> list[Reader]:
+    """LOCKED_FIELDS, read as the ORM reads them."""
+    return _read_columns(Conversation, LOCKED_FIELDS, db)
+
+
+def _turn_columns(db: BaseDatabaseWrapper) -> tuple[list[tuple[str, str]], list[Callable[[Any], Any]]]:
+    """Every column of a turn, in the model's order: (name, attname) of each and its conversion."""
+    names = tuple(field.name for field in Message._meta.concrete_fields)
+    columns = _read_columns(Message, names, db)
+    return [(field.name, field.attname) for field, _ in columns], [convert for _, convert in columns]
 
 
 def _convert(converters: list[Callable[..., Any]], column: Any, db: BaseDatabaseWrapper, value: Any) -> Any:
@@ -475,9 +493,13 @@ def _defaults(model: type[Message] | type[Usage]) -> dict[str, Any]:
 
 
 def _stored(
-    model: type[Message] | type[Usage], field: str, keys: set[tuple[uuid.UUID, str]]
-) -> dict[tuple[uuid.UUID, str], int]:
-    """The primary keys of the rows stored already for these (conversation, `field`) pairs.
+    model: type[Message] | type[Usage],
+    field: str,
+    keys: set[tuple[uuid.UUID, str]],
+    columns: Iterable[str] = ("pk",),
+) -> dict[tuple[uuid.UUID, str], tuple[Any, ...]]:
+    """The rows stored already for these (conversation, `field`) pairs: `columns` (field names) of
+    each, as the database gives them.
 
     One condition per pair, written by hand: each pair is one lookup in the unique index on
     (conversation, `field`). Two IN lists would make the database try every conversation with
@@ -488,11 +510,14 @@ def _stored(
     quote = db.ops.quote_name
     meta = model._meta
     conversation = meta.get_field("conversation")
-    columns = quote(conversation.column), quote(meta.get_field(field).column)
-    head = "SELECT {}, {}, {} FROM {} WHERE ".format(  # noqa: S608 (names from the model, values bound)
-        *columns, quote(meta.pk.column), quote(meta.db_table)
+    pair_columns = quote(conversation.column), quote(meta.get_field(field).column)
+    selected = ", ".join(
+        quote(meta.pk.column if name == "pk" else meta.get_field(name).column) for name in columns
     )
-    pair = "({} = %s AND {} = %s)".format(*columns)
+    head = "SELECT {}, {}, {} FROM {} WHERE ".format(  # noqa: S608 (names from the model, values bound)
+        *pair_columns, selected, quote(meta.db_table)
+    )
+    pair = "({} = %s AND {} = %s)".format(*pair_columns)
     # The database's form of each conversation id (hex text on SQLite), and the way back.
     as_stored = {key: conversation.target_field.get_db_prep_value(key, db) for key, _ in keys}
     back = {value: key for key, value in as_stored.items()}
@@ -504,7 +529,7 @@ def _stored(
         params = [value for key, item in chunk for value in (as_stored[key], item)]
         with db.cursor() as cursor:
             cursor.execute(head + " OR ".join([pair] * len(chunk)), params)
-            found.update({(back[key], item): pk for key, item, pk in cursor.fetchall()})
+            found.update({(back[key], item): tuple(row) for key, item, *row in cursor.fetchall()})
     return found
 
 
@@ -608,6 +633,49 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
             returning=returning,
         )
     return _plans[key]
+
+
+@dataclass(frozen=True)
+class _UpdatePlan:
+    sql: str
+    # attname, the type passed as it is (None: none) and the field's preparation
+    columns: list[tuple[str, type | None, Any]]
+
+
+_update_plans: dict[str, _UpdatePlan] = {}
+
+
+def _update_turns(messages: list[Message]) -> None:
+    """Store what writes changed of stored turns: one UPDATE statement run for each (`executemany`).
+
+    Built by hand, as the batch's other statements: the ORM's `save()` compiles an UPDATE for
+    every turn, which took half of a busy worker's write CPU once turns complete in a later batch
+    than the one that added them, as real turns do (bench/writes.py, "spread").
+    """
+    db = _db()
+    if db.vendor not in _update_plans:
+        quote = db.ops.quote_name
+        fields = [Message._meta.get_field(name) for name in COMPLETE_FIELDS]
+        _update_plans[db.vendor] = _UpdatePlan(
+            sql="UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model, values bound)
+                quote(Message._meta.db_table),
+                ", ".join(f"{quote(f.column)} = %s" for f in fields),
+                quote(Message._meta.pk.column),
+            ),
+            columns=[(f.attname, PLAIN_TYPES.get(f.get_internal_type()), f.get_db_prep_save) for f in fields],
+        )
+    plan = _update_plans[db.vendor]
+    now = timezone.now()  # updated_at, as auto_now would set it
+    rows = []
+    for message in sorted(messages, key=lambda m: m.pk):
+        message.updated_at = now
+        row = [
+            _db_value(getattr(message, attname), plain, prepare, db)
+            for attname, plain, prepare in plan.columns
+        ]
+        rows.append([*row, Message._meta.pk.get_db_prep_save(message.pk, db)])
+    with db.cursor() as cursor:
+        cursor.executemany(plan.sql, rows)
 
 
 def _db_value(value: Any, plain: type | None, prepare: Any, db: BaseDatabaseWrapper) -> Any:

@@ -158,6 +158,70 @@ def test_a_whole_turn_together_takes_a_handful_of_queries() -> None:
     assert len(queries.captured_queries) <= 7
 
 
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_writes_split_over_two_batches_store_what_one_batch_would(name: str) -> None:
+    # As real turns come: a turn completed in a batch after the one that added it.
+    one_batch, two_batches = fresh_conversation(), fresh_conversation()
+    services.write_together(with_id(one_batch, SCENARIOS[name]))
+
+    half = (len(SCENARIOS[name]) + 1) // 2
+    services.write_together(with_id(two_batches, SCENARIOS[name][:half]))
+    services.write_together(with_id(two_batches, SCENARIOS[name][half:]))
+
+    assert stored(two_batches) == stored(one_batch)
+
+
+def test_a_stored_turn_is_read_as_the_orm_reads_it() -> None:
+    conversation = fresh_conversation()
+    services.write_together(
+        with_id(
+            conversation,
+            [add("a1", "assistant"), complete("a1", "assistant", "one two", audio_duration_ms=800)],
+        )
+    )
+    services.message_interrupt(conversation_id=conversation.pk, item_id="a1", played_ms=400)
+    orm = Message.objects.get(conversation=conversation, item_id="a1")
+
+    with transaction.atomic():
+        ours = writes.ConversationWrites([conversation.pk], item_ids=[(conversation.pk, "a1")])._message(
+            conversation.pk, "a1"
+        )
+
+    assert isinstance(ours, Message)
+    for field in Message._meta.concrete_fields:
+        theirs, mine = getattr(orm, field.attname), getattr(ours, field.attname)
+        assert (type(mine), mine) == (type(theirs), theirs), field.name
+    assert ours._state.adding is False
+
+
+def test_completing_a_stored_turn_moves_its_update_time_only() -> None:
+    conversation = fresh_conversation()
+    services.write_together(with_id(conversation, [add("u1"), add("u2")]))
+    before = {m.item_id: m.updated_at for m in conversation.messages.all()}
+
+    services.write_together(with_id(conversation, [complete("u1", "user", "hello")]))
+
+    after = {m.item_id: m.updated_at for m in conversation.messages.all()}
+    assert after["u1"] > before["u1"]
+    assert after["u2"] == before["u2"]
+
+
+def test_completing_stored_turns_of_many_conversations_takes_as_many_queries_as_one() -> None:
+    def queries_for(count: int) -> int:
+        conversations = [fresh_conversation() for _ in range(count)]
+        services.write_together(
+            interleaved(*(with_id(c, [add("u1"), add("a1", "assistant")]) for c in conversations))
+        )
+        rest = [complete("u1", "user", "hi"), complete("a1", "assistant", "hello", audio_duration_ms=900)]
+        with CaptureQueriesContext(connection) as queries:
+            services.write_together(interleaved(*(with_id(c, rest) for c in conversations)))
+        assert all(stored(c)["messages"][1][4:6] == ("hello", "completed") for c in conversations)
+        return len(queries.captured_queries)
+
+    # The changed turns go in one executemany, which the query log counts once.
+    assert queries_for(20) == queries_for(1)
+
+
 def interleaved(*batches: list[Write]) -> list[Write]:
     """Several conversations' writes mixed as a worker queues them, each conversation's in order."""
     return [write for group in zip(*batches, strict=False) for write in group] + [
