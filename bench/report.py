@@ -122,12 +122,20 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "- **Upstream stand-in** (`bench/standin.py`) speaks just enough OpenAI GA: `session.created`,",
         "  `session.updated`, and every `input_audio_buffer.append` answered at once by a",
         "  `response.output_audio.delta` with the same audio, a stable `item_id` per turn. With",
-        "  **full turns** it also sends, every 2 s of audio per session, a whole turn's events (items",
-        "  added, user transcript with usage, response created, transcript done, `response.done` with",
-        "  usage), so the app's recorder writes six rows per turn. Each session's first turn comes",
-        "  after a random share of the 2 s, so turns are spread as independent conversations' are;",
-        "  **aligned** turns come after exactly 2 s, so all sessions, started within one frame, end",
-        "  their turns in the same 100 ms: a burst of every session's events and writes at once.",
+        "  **full turns** it also plays, every 2 s of audio per session, a turn's events spread over",
+        "  it as a real conversation's are: at its start the user item is added (and the previous",
+        "  answer ends: transcript done, `response.done` with usage); a quarter of the turn later the",
+        "  user transcript (with usage), the response and the assistant item. The app's recorder then",
+        "  writes six times per turn, at three moments, so a turn is mostly completed in a later batch",
+        "  than the one that added it, and is read back and updated. (Before this run's version the",
+        "  stand-in sent a whole turn in one burst, which spared the recorder those reads and",
+        "  updates and flattered persistence: its database thread at 300 sessions took about 5% of",
+        "  the core, against 13-18% with the spread before `conversations/writes.py` was changed",
+        "  for it, and 7-9% after.)",
+        "  Each session's first turn comes after a random share of the 2 s, so turns are spread as",
+        "  independent conversations' are; **aligned** turns come after exactly 2 s, so all sessions,",
+        "  started within one frame, start their turns in the same 100 ms: a burst of every session's",
+        "  events and writes at once.",
         "- **Round trip** of a frame: from its send to the return of its echo, in the client.",
         "  **direct**: the client speaks GA to the stand-in itself. **Through** a relay: the client",
         "  speaks the browser protocol (docs/protocol.md) to the relay, which speaks GA upstream.",
@@ -162,8 +170,10 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  (`late_sends`); where even the direct phase sent over 1% late, the harness is the limit.",
         "- **Writes per turn** (`bench/writes.py`): the six service calls the recorder applies for one",
         "  of the stand-in's full turns, timed alone on the app's core against a fresh SQLite file:",
-        "  each write in its own transaction, a turn's writes in one, and a turn of each of 25",
-        "  sessions in one (as the writer batches a busy worker's turns).",
+        "  each write in its own transaction, a turn's writes in one, a turn of each of 25 sessions",
+        "  in one (as the writer batches a busy worker's turns), and **spread**: each transaction",
+        "  holding one of the three parts of a turn of each of 25 sessions, as the stand-in's and",
+        "  real turns come.",
         "- Each phase starts a fresh server process. Every phase records how much CPU other processes",
         "  took on each core; one that failed while others used over 10% of a core is measured again",
         "  (both attempts are in results.json). **harness-bound** marks phases where the clients' core",
@@ -417,13 +427,23 @@ def findings_section(results: dict[str, Any]) -> list[str]:
     turns_per_s = n / 2  # one full turn per 2 s of audio per session
     if writes:
         alone, turn, many = (writes[f"cpu_ms_per_turn_{k}"] for k in ("each_write", "turn", "sessions"))
+        spread = writes.get("cpu_ms_per_turn_spread")
         cost_lines = [
             "`bench/writes.py` times one turn's six writes alone on the app's core:"
             f" {alone:.1f} ms of CPU ({writes['queries_per_turn_each_write']} queries) when each has",
             f"its own transaction, {turn:.1f} ms ({writes['queries_per_turn_turn']} queries) when"
             f" the turn's writes go together, {many:.2f} ms ({writes['queries_per_turn_sessions']} queries)"
-            f" when a turn of each of 25 sessions does; {n} sessions write {turns_per_s:g} turns a",
-            f"second here, so about {many * turns_per_s / 1000:.0%} of a core when their writes go together.",
+            " when a turn of each of 25 sessions does"
+            + (
+                f", {spread:.2f} ms ({writes['queries_per_turn_spread']} queries) when they come in"
+                " three parts as real turns do"
+                if spread
+                else ""
+            )
+            + f"; {n} sessions write {turns_per_s:g} turns a second here, so about",
+            f"{(spread or many) * turns_per_s / 1000:.0%} of a core for the writes alone"
+            " (the server also pays for handing them to the database thread, and the two threads share"
+            " one core and its caches).",
         ]
     else:
         cost_lines = ["(`bench/writes.py` did not run.)"]
@@ -460,7 +480,16 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   25-session loop went from 2.41 M to 1.19 M instructions per turn (callgrind, which",
         "   counts the same however fast the machine runs that day), and the server's database",
         "   thread at 200 sessions, a turn every 2 s, from 11-12% of the core to about 7%",
-        "   (measured while making the changes).",
+        "   (measured while making the changes, with the stand-in's turns still in one burst).",
+        "   Then, with turns spread as real ones come, half of the writes' CPU was the ORM saving",
+        "   each turn completed after the batch that added it (an UPDATE compiled per turn) and a",
+        "   second query loading such turns: the pair lookup now reads whole rows (converted as the",
+        "   ORM does, instances made by `Model.from_db`) and the changed turns go in one UPDATE",
+        "   built by hand and run for each (`executemany`). `bench/writes.py`'s spread turns went",
+        "   from 1.1-1.2 ms to 0.5-0.7 ms of CPU per turn (3.2 to 1.2 queries), a write in its own",
+        "   transaction from 4.4 ms to 2.6-2.8 ms, and the server's database thread at 300",
+        "   sessions, a turn every 2 s, from 13-18% of the core to about 7% (measured while",
+        "   making the change).",
         "4. **Batches formed by waiting, with rests** (`realtime/recorder.py`): a write waits up",
         "   to 250 ms for others to join its batch (unless its session drains, as at its end); a",
         "   batch takes about 25 ms of CPU at most, sized from the batches before (at 400 sessions",
@@ -502,8 +531,9 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   frames and from about 82% to 75% with 20 ms frames (measured while making the change).",
         "",
         "What persistence costs: with full turns the stand-in has every session write a turn, six",
-        "writes, for every 2 s of audio, several times the turn rate of a spoken conversation (an",
-        "utterance and its answer usually take 5 to 15 s). Storing took (the server's CPU with",
+        "writes at three moments, for every 2 s of audio, several times the turn rate of a spoken",
+        "conversation (an utterance and its answer usually take 5 to 15 s). Storing took (the",
+        "server's CPU with "
         "persistence on minus off, at the fixed load; phases differ by several points from run to run)"
         f" {_persistence_share(results, 'daphne+turns', 'daphne+turns-nopersist')} under daphne and"
         f" {_persistence_share(results, 'uvicorn-nodeflate+turns', 'uvicorn-nodeflate+turns-nopersist')}",
@@ -550,17 +580,18 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  of CPU, and part of each goes to fixed costs (the thread hop, the transaction, the",
             "  locking and reading queries). Near the core's limit the writes' CPU is what is missing.",
             *_persistence_load(results),
-            "  In the server the writes cost more than alone, as the two threads take the core and",
-            "  the GIL from each other: at 200 sessions, a turn every 2 s, the database thread took",
-            "  about 7% of the core (thread time over a phase, measured while making the changes),",
-            "  about the whole difference between the pairs: the cost is the writes themselves.",
-            "  Batches of 50 ms lingering up to 0.5 s took 12% less CPU per write but lengthened the",
-            "  tail (p99 up to 14 ms at 350 sessions, 7.8 ms at 100 with aligned turns, in three",
-            "  alternating pairs), so the batches stay at 25 ms. What is left of a turn's writes is",
-            "  mostly SQLite's own work (py-spy: about 40% of the database thread in its statements,",
-            "  inserting each row into the table and its two unique indexes, and the commit), then",
-            "  the Python that turns each event into a row. A writer process of its own would spare",
-            "  the contention, not the writes' own CPU, at the price of a second process per worker",
+            "  In the server, at 300 sessions with a turn every 2 s spread as above, the database",
+            "  thread took 7-9% of the core and the event loop's thread about 2-3 points more than",
+            "  without storing (thread times over phases, measured while making the changes; the",
+            "  second is within this machine's noise, and a server that queued and handed over",
+            "  every write but wrote none showed about the same). Batches",
+            "  lingering up to 1 or 2 s instead of 0.25 s took no less of the database thread at 350",
+            "  sessions (three phases each), so they stay short. What is left of a turn's writes is",
+            "  SQLite's own work for about 45% (py-spy on `bench/writes.py`'s spread turns: 27% in",
+            "  the statements, inserting each row into its table and two unique indexes and updating",
+            "  the turns and the conversations' totals, 18% in the commit), then the Python that",
+            "  turns each event into a row. A writer process of its own would spare the contention,",
+            "  not the writes' own CPU, at the price of a second process per worker",
             "  and a hand-over that must not lose a write. The cost falls with the turn rate:",
             *(
                 [
@@ -643,6 +674,16 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  the app's samples in perf at 300 sessions). What the app does lighter (orjson, SIMD",
             "  base64, no JSON encoding of the audio) makes it hold more, but the shared part leaves",
             "  no room for half as many more. A faster WebSocket server would speed both.",
+            "  Measured while looking for room (100 ms frames; perf at 200 sessions, strace at 100):",
+            "  both servers made the same system calls, one read and one write per frame each way,",
+            "  and the kernel took 27-31% of each one's samples; the Python interpreter took the",
+            "  same CPU in both (about 0.19 of the core); the bare relay's json and binascii (21% of",
+            "  its samples) weigh what the app's Channels and relay code do, leaving the app 20-25%",
+            "  less CPU per session (0.33-0.40 against 0.41-0.48 of the core). The websockets",
+            "  client's asyncio layer, the one part a sans-I/O rewrite could thin, was about 5% of",
+            "  the app's event loop samples. granian, tried as the server at 200 sessions, took more",
+            "  CPU than uvicorn for both: 38-41% of the core against 33-34% for the app, 47% against",
+            "  41-42% for the bare relay.",
         ]
         compared = ("bare-nodeflate", "daphne", "uvicorn-nodeflate")
         # Only where the server still had room could the clients' core have been the limit.
@@ -698,11 +739,17 @@ def _persistence_load(results: dict[str, Any]) -> list[str]:
     if not writes or not off:
         return []
     turns_per_s = off["sessions"] / 2
-    share = writes["cpu_ms_per_turn_sessions"] * turns_per_s / 1000
+    key = "spread" if "cpu_ms_per_turn_spread" in writes else "sessions"
+    per_turn = writes[f"cpu_ms_per_turn_{key}"]
+    how = (
+        "25 sessions' turns in three parts, as they come"
+        if key == "spread"
+        else "25 sessions' turns in one transaction"
+    )
     return [
-        f"  At {off['sessions']} sessions they write {turns_per_s:g} turns a second; even at"
-        f" `bench/writes.py`'s best ({writes['cpu_ms_per_turn_sessions']:.2f} ms a turn, 25",
-        f"  sessions' turns in one transaction) that is {share:.0%} of a core.",
+        f"  At {off['sessions']} sessions they write {turns_per_s:g} turns a second; at"
+        f" `bench/writes.py`'s {per_turn:.2f} ms a turn ({how})",
+        f"  that is {per_turn * turns_per_s / 1000:.0%} of a core.",
     ]
 
 
