@@ -6,11 +6,14 @@ base64 audio, so a client can time each frame's round trip. The item id is stabl
 app sends one `assistant.audio.start` and then binary frames.
 
 A connection whose path contains `/turns/` also plays a GA turn every `--turn-ms` of audio it
-received, with its events spread over the turn as a real conversation's are, so the app's recorder
-writes for real and a turn's writes reach it at different moments: at the turn's start the user
-item is added (and the previous answer, if any, ends: transcript done, response.done with usage);
-a quarter of the turn later the transcription completes (with usage), the response is created and
-the assistant item added. The echo carries the current turn's item and response ids. Under
+received, its events in a real turn's order and spread over the turn as a conversation's are, so
+the app relays and stores what it would and a turn's writes reach it at different moments. At the
+turn's start `speech_started` (after the previous answer's parts close: audio, transcript, content
+part, output item and item done, then `response.done` with usage); a fifth of the turn later the
+user stops (`speech_stopped`, `committed`, the user item added and done) and the answer starts
+(`response.created`, its output item, the assistant item added, its content part); at 35% the
+user's transcription completes, with usage; while the answer plays, a transcript delta for every
+300 ms of its audio. The echo carries the current turn's item and response ids. Under
 `/turns-every-<ms>/` the turns come after that much audio instead of `--turn-ms`. Each
 connection's first turn comes after a random share of `--turn-ms` (seeded by the connection's
 number), so sessions' turns are spread as independent conversations' are; under `/turns-aligned/`
@@ -57,8 +60,10 @@ TRANSCRIPTION_USAGE = {
     "output_tokens": 9,
 }
 _connections = count(1)
-# Where a connection is in its turn: before its first, the user's item added, the answer playing.
-NO_TURN, USER_SPOKE, ANSWERING = "none", "user", "answer"
+# Where a connection is in its turn: before its first, the user speaking, the answer playing (its
+# user turn not transcribed yet, then transcribed).
+NO_TURN, USER_SPEAKING, ANSWERING, TRANSCRIBED = "none", "user", "answer", "transcribed"
+WORD_BYTES = 300 * PCM_BYTES_PER_MS  # a transcript delta per 300 ms of the answer's audio: a word
 _TURNS_EVERY = re.compile(r"/turns-every-(\d{1,7})/")
 
 
@@ -86,6 +91,8 @@ class EchoSession:
         phase = 0.0 if aligned else random.Random(number).random()  # noqa: S311 (not for security)
         self.turn_received = int(self.turn_bytes * phase)
         self.stage = NO_TURN
+        self.answer_received = 0
+        self.words: list[str] = []
         self.events = count(1)
         self._prefix = ""
         self._new_turn_ids()
@@ -126,73 +133,130 @@ class EchoSession:
     async def _advance(self, received: int) -> None:
         """Count audio towards the turn; play the turn's events when their moment comes."""
         self.turn_received += received
+        if self.stage in (ANSWERING, TRANSCRIBED):
+            self.answer_received += received
+            if self.answer_received >= WORD_BYTES:
+                self.answer_received -= WORD_BYTES
+                await self._word()
         if self.turn_received >= self.turn_bytes:
             self.turn_received = 0
-            if self.stage == ANSWERING:
+            if self.stage in (ANSWERING, TRANSCRIBED):
                 await self._answer_ends()
                 self._new_turn_ids()
-            await self._user_speaks()
-        elif self.stage == USER_SPOKE and self.turn_received * 4 >= self.turn_bytes:
+            self.stage = USER_SPEAKING
+            await self._send(
+                {
+                    "type": "input_audio_buffer.speech_started",
+                    "audio_start_ms": 0,
+                    "item_id": self.user_item_id,
+                }
+            )
+        elif self.stage == USER_SPEAKING and self.turn_received * 5 >= self.turn_bytes:
             await self._answer_starts()
-
-    async def _user_speaks(self) -> None:
-        """A turn starts: the user's item is added (its transcript comes later)."""
-        self.stage = USER_SPOKE
-        await self._send(
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": None,
-                "item": {
-                    "id": self.user_item_id,
-                    "type": "message",
-                    "status": "completed",
-                    "role": "user",
-                    "content": [{"type": "input_audio", "transcript": None}],
-                },
-            }
-        )
+        elif self.stage == ANSWERING and self.turn_received * 20 >= self.turn_bytes * 7:
+            self.stage = TRANSCRIBED
+            await self._send(
+                {
+                    "type": "conversation.item.input_audio_transcription.completed",
+                    "item_id": self.user_item_id,
+                    "content_index": 0,
+                    "transcript": f"User turn {self.turn}.",
+                    "usage": TRANSCRIPTION_USAGE,
+                }
+            )
 
     async def _answer_starts(self) -> None:
-        """The user's transcript with its usage, then the response and its assistant item."""
+        """The user stops: the input is committed as the user's item and the answer begins."""
         self.stage = ANSWERING
+        self.answer_received = 0
+        self.words = []
+        user = {
+            "id": self.user_item_id,
+            "type": "message",
+            "status": "completed",
+            "role": "user",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        assistant = {
+            "id": self.item_id,
+            "type": "message",
+            "status": "in_progress",
+            "role": "assistant",
+            "content": [],
+        }
+        answer = {
+            "response_id": self.response_id,
+            "item_id": self.item_id,
+            "output_index": 0,
+            "content_index": 0,
+        }
         for event in (
-            {
-                "type": "conversation.item.input_audio_transcription.completed",
-                "item_id": self.user_item_id,
-                "content_index": 0,
-                "transcript": f"User turn {self.turn}.",
-                "usage": TRANSCRIPTION_USAGE,
-            },
+            {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 0, "item_id": self.user_item_id},
+            {"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": self.user_item_id},
+            {"type": "conversation.item.added", "previous_item_id": None, "item": user},
+            {"type": "conversation.item.done", "previous_item_id": None, "item": user},
             {
                 "type": "response.created",
-                "response": {"id": self.response_id, "status": "in_progress", "output": []},
-            },
-            {
-                "type": "conversation.item.added",
-                "previous_item_id": self.user_item_id,
-                "item": {
-                    "id": self.item_id,
-                    "type": "message",
+                "response": {
+                    "object": "realtime.response",
+                    "id": self.response_id,
                     "status": "in_progress",
-                    "role": "assistant",
-                    "content": [],
+                    "output": [],
                 },
             },
+            {
+                "type": "response.output_item.added",
+                "response_id": self.response_id,
+                "output_index": 0,
+                "item": assistant,
+            },
+            {"type": "conversation.item.added", "previous_item_id": self.user_item_id, "item": assistant},
+            {"type": "response.content_part.added", **answer, "part": {"type": "audio", "transcript": ""}},
         ):
             await self._send(event)
 
-    async def _answer_ends(self) -> None:
-        """The answer's transcript, then response.done with its usage."""
-        text = f"Echo turn {self.turn} of connection {self.number}."
-        for event in (
+    async def _word(self) -> None:
+        """A word of the answer's transcript, as the audio plays."""
+        word = f"word{len(self.words) + 1} "
+        self.words.append(word)
+        await self._send(
             {
-                "type": "response.output_audio_transcript.done",
+                "type": "response.output_audio_transcript.delta",
                 "response_id": self.response_id,
                 "item_id": self.item_id,
                 "output_index": 0,
                 "content_index": 0,
-                "transcript": text,
+                "delta": word,
+            }
+        )
+
+    async def _answer_ends(self) -> None:
+        """The answer's parts close, then response.done with its usage."""
+        text = "".join(self.words)
+        answer = {
+            "response_id": self.response_id,
+            "item_id": self.item_id,
+            "output_index": 0,
+            "content_index": 0,
+        }
+        item = {
+            "id": self.item_id,
+            "type": "message",
+            "status": "completed",
+            "role": "assistant",
+            "content": [{"type": "output_audio", "transcript": text}],
+        }
+        for event in (
+            {"type": "response.output_audio.done", **answer},
+            {"type": "response.output_audio_transcript.done", **answer, "transcript": text},
+            {"type": "response.content_part.done", **answer, "part": {"type": "audio", "transcript": text}},
+            {
+                "type": "response.output_item.done",
+                "response_id": self.response_id,
+                "output_index": 0,
+                "item": item,
             },
+            {"type": "conversation.item.done", "previous_item_id": self.user_item_id, "item": item},
             {
                 "type": "response.done",
                 "response": {
@@ -200,15 +264,7 @@ class EchoSession:
                     "id": self.response_id,
                     "status": "completed",
                     "status_details": None,
-                    "output": [
-                        {
-                            "id": self.item_id,
-                            "type": "message",
-                            "status": "completed",
-                            "role": "assistant",
-                            "content": [{"type": "output_audio", "transcript": text}],
-                        }
-                    ],
+                    "output": [item],
                     "usage": USAGE,
                 },
             },

@@ -7,9 +7,9 @@ CPU milliseconds per turn when every write has its own transaction (events far a
 server), when a turn's writes share one (one session's turn alone), when a turn of each of 25
 sessions does (a busy worker: the writer takes everything queued meanwhile, from every session),
 and when, as in a real conversation and the stand-in's turns, a turn's writes come at three
-moments (user turn added; its transcript and the answer's turn added; the answer completed) and
-each transaction holds one such part of a turn of each of 25 sessions: a turn completed then is
-one stored already, read and updated.
+moments (the user's and the answer's turns added when the user stops; the user's transcript with
+its usage; the answer completed with its usage) and each transaction holds one such part of a
+turn of each of 25 sessions: a turn completed then is one stored already, read and updated.
 
 python -m bench.writes --database sqlite:///bench/results/writes.sqlite3 [--turns 300]
 """
@@ -136,14 +136,14 @@ def turn_writes() -> Any:
         if spread:
             per_session = -(-count // SESSIONS)
             parts: list[list[tuple[Recorder, tuple[Any, dict[str, Any]]]]] = [
-                [] for _ in range(2 * per_session + 1)
+                [] for _ in range(3 * per_session)
             ]
             for session in range(SESSIONS):
                 for k in range(per_session):
                     turn = [(recorders[session], w) for w in one_turn(first + session + SESSIONS * k)]
-                    parts[2 * k] += turn[:1]  # the user's turn added
-                    parts[2 * k + 1] += turn[1:4]  # its transcript, the answer added
-                    parts[2 * k + 2] += turn[4:]  # the answer completed, with its usage
+                    parts[3 * k] += [turn[0], turn[3]]  # the user's and the answer's turns added
+                    parts[3 * k + 1] += turn[1:3]  # the user's transcript, with its usage
+                    parts[3 * k + 2] += turn[4:]  # the answer completed, with its usage
             for part in parts:
                 _write_all(part, {})
             return

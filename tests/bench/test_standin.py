@@ -36,9 +36,7 @@ async def _events_after(path: str, frames: int, turn_ms: int = 2000) -> list[lis
 
 
 def _turns_started(per_frame: list[list[dict[str, Any]]]) -> int:
-    return sum(
-        e["type"] == "conversation.item.added" and e["item"]["role"] == "user" for f in per_frame for e in f
-    )
+    return sum(e["type"] == "input_audio_buffer.speech_started" for f in per_frame for e in f)
 
 
 @pytest.mark.parametrize(
@@ -55,29 +53,47 @@ async def test_the_path_sets_how_much_audio_comes_between_turns(path: str, expec
     assert low <= _turns_started(await _events_after(path, frames=20)) <= high
 
 
-async def test_a_turns_events_are_spread_over_it_as_a_real_conversations_are() -> None:
-    # Aligned turns of 400 ms: a turn starts after frames 4 and 8, its answer a quarter later.
-    per_frame = await _events_after("/turns-aligned/v1/realtime", frames=10, turn_ms=400)
+async def test_a_turns_events_come_in_a_real_turns_order_spread_over_it() -> None:
+    # Aligned turns of 1 s: a turn starts after frames 10 and 20; the user stops a fifth of the
+    # turn later, the transcript comes at 35%, and a word of the answer every 300 ms of audio.
+    per_frame = await _events_after("/turns-aligned/v1/realtime", frames=21, turn_ms=1000)
 
     kinds = {i + 1: [e["type"] for e in events] for i, events in enumerate(per_frame) if events}
+    answer_starts = [
+        "input_audio_buffer.speech_stopped",
+        "input_audio_buffer.committed",
+        "conversation.item.added",
+        "conversation.item.done",
+        "response.created",
+        "response.output_item.added",
+        "conversation.item.added",
+        "response.content_part.added",
+    ]
+    word = "response.output_audio_transcript.delta"
     assert kinds == {
-        4: ["conversation.item.added"],
-        5: [
-            "conversation.item.input_audio_transcription.completed",
-            "response.created",
-            "conversation.item.added",
-        ],
-        8: ["response.output_audio_transcript.done", "response.done", "conversation.item.added"],
-        9: [
-            "conversation.item.input_audio_transcription.completed",
-            "response.created",
-            "conversation.item.added",
-        ],
+        10: ["input_audio_buffer.speech_started"],
+        12: answer_starts,
+        14: ["conversation.item.input_audio_transcription.completed"],
+        15: [word],
+        18: [word],
+        20: [
+            "response.output_audio.done",
+            "response.output_audio_transcript.done",
+            "response.content_part.done",
+            "response.output_item.done",
+            "conversation.item.done",
+            "response.done",
+            "input_audio_buffer.speech_started",
+        ],  # and no word while the user speaks again
     }
-    first_done = per_frame[7][1]["response"]
-    assert first_done["id"] == per_frame[4][1]["response"]["id"]  # the answer that started at frame 5
-    assert first_done["usage"]["total_tokens"] > 0
-    assert per_frame[8][0]["item_id"] == per_frame[7][2]["item"]["id"]  # the second turn's user item
+    user = per_frame[11][2]["item"]["id"]
+    assert per_frame[9][0]["item_id"] == user == per_frame[13][0]["item_id"]
+    done = per_frame[19][5]["response"]
+    assert done["id"] == per_frame[11][4]["response"]["id"]
+    assert done["usage"]["total_tokens"] > 0
+    # The answer's transcript is its words, as the deltas gave them.
+    assert per_frame[19][1]["transcript"] == "word1 word2 " == done["output"][0]["content"][0]["transcript"]
+    assert per_frame[19][6]["item_id"] != user  # the next turn's user item
 
 
 async def test_the_echo_carries_the_current_turns_ids() -> None:
