@@ -184,12 +184,6 @@ class EchoSession:
             "role": "assistant",
             "content": [],
         }
-        answer = {
-            "response_id": self.response_id,
-            "item_id": self.item_id,
-            "output_index": 0,
-            "content_index": 0,
-        }
         for event in (
             {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 0, "item_id": self.user_item_id},
             {"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": self.user_item_id},
@@ -211,34 +205,32 @@ class EchoSession:
                 "item": assistant,
             },
             {"type": "conversation.item.added", "previous_item_id": self.user_item_id, "item": assistant},
-            {"type": "response.content_part.added", **answer, "part": {"type": "audio", "transcript": ""}},
+            {
+                "type": "response.content_part.added",
+                **self._part(),
+                "part": {"type": "audio", "transcript": ""},
+            },
         ):
             await self._send(event)
 
-    async def _word(self) -> None:
-        """A word of the answer's transcript, as the audio plays."""
-        word = f"word{len(self.words) + 1} "
-        self.words.append(word)
-        await self._send(
-            {
-                "type": "response.output_audio_transcript.delta",
-                "response_id": self.response_id,
-                "item_id": self.item_id,
-                "output_index": 0,
-                "content_index": 0,
-                "delta": word,
-            }
-        )
-
-    async def _answer_ends(self) -> None:
-        """The answer's parts close, then response.done with its usage."""
-        text = "".join(self.words)
-        answer = {
+    def _part(self) -> dict[str, Any]:
+        """What names the answer's one content part in the events about it."""
+        return {
             "response_id": self.response_id,
             "item_id": self.item_id,
             "output_index": 0,
             "content_index": 0,
         }
+
+    async def _word(self) -> None:
+        """A word of the answer's transcript, as the audio plays."""
+        word = f"word{len(self.words) + 1} "
+        self.words.append(word)
+        await self._send({"type": "response.output_audio_transcript.delta", **self._part(), "delta": word})
+
+    async def _answer_ends(self) -> None:
+        """The answer's parts close, then response.done with its usage."""
+        text = "".join(self.words)
         item = {
             "id": self.item_id,
             "type": "message",
@@ -247,9 +239,13 @@ class EchoSession:
             "content": [{"type": "output_audio", "transcript": text}],
         }
         for event in (
-            {"type": "response.output_audio.done", **answer},
-            {"type": "response.output_audio_transcript.done", **answer, "transcript": text},
-            {"type": "response.content_part.done", **answer, "part": {"type": "audio", "transcript": text}},
+            {"type": "response.output_audio.done", **self._part()},
+            {"type": "response.output_audio_transcript.done", **self._part(), "transcript": text},
+            {
+                "type": "response.content_part.done",
+                **self._part(),
+                "part": {"type": "audio", "transcript": text},
+            },
             {
                 "type": "response.output_item.done",
                 "response_id": self.response_id,

@@ -50,7 +50,7 @@ PLAIN_TYPES: dict[str, type] = {
     "PositiveSmallIntegerField": int,
 }
 _STAMP = object()  # the column of an auto_now or auto_now_add field
-COMPLETE_FIELDS = [
+COMPLETE_FIELDS = (
     "text",
     "audio_duration_ms",
     "status",
@@ -58,7 +58,7 @@ COMPLETE_FIELDS = [
     "error_code",
     "played_ms",
     "updated_at",
-]
+)
 
 
 class NewRow:
@@ -293,33 +293,19 @@ class ConversationWrites:
     def _save_conversations(self) -> None:
         """The new totals and titles: one statement per set of changed columns, run for each row.
 
-        Built by hand for `executemany`: one statement prepared once instead of an ORM query
-        compiled per conversation, which would cost more than the rest of a busy batch. Only
-        what changed is written: a title renamed meanwhile by its owner is not overwritten.
+        Only what changed is written: a title renamed meanwhile by its owner is not overwritten.
         """
         by_columns: dict[tuple[str, ...], list[uuid.UUID]] = {}
         for key in sorted(self._totals_changed | self._title_changed):
             names = ("title",) if key in self._title_changed else ()
             names += TOTAL_FIELDS if key in self._totals_changed else ()
             by_columns.setdefault(names, []).append(key)
-        pk = Conversation._meta.pk
-        db = _db()
-        quote = db.ops.quote_name
         for names, keys in by_columns.items():
-            fields = [Conversation._meta.get_field(name) for name in names]
-            sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model, values bound)
-                quote(Conversation._meta.db_table),
-                ", ".join(f"{quote(field.column)} = %s" for field in fields),
-                quote(pk.column),
+            _update_each(
+                Conversation,
+                names,
+                [(key, [self._conversations[key][name] for name in names]) for key in keys],
             )
-            prepares = [(f.name, PLAIN_TYPES.get(f.get_internal_type()), f.get_db_prep_save) for f in fields]
-            rows = []
-            for key in keys:
-                values = self._conversations[key]
-                row = [_db_value(values[name], plain, prepare, db) for name, plain, prepare in prepares]
-                rows.append([*row, pk.get_db_prep_save(key, db)])
-            with db.cursor() as cursor:
-                cursor.executemany(sql, rows)
 
     # --- Internals --------------------------------------------------------------------------------
 
@@ -394,7 +380,7 @@ def _lock(ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     quote = db.ops.quote_name
     meta = Conversation._meta
     pk = quote(meta.pk.column)
-    read = _locked_columns(db)
+    read = _read_columns(Conversation, LOCKED_FIELDS, db)
     head = "SELECT {}, {} FROM {} WHERE {} IN ".format(  # noqa: S608 (names from the model, values bound)
         pk, ", ".join(quote(field.column) for field, _ in read), quote(meta.db_table), pk
     )
@@ -438,11 +424,6 @@ def _read_columns(model: type[Any], names: tuple[str, ...], db: BaseDatabaseWrap
             columns.append((field, functools.partial(_convert, converters, column, db)))
         _readers[key] = columns
     return _readers[key]
-
-
-def _locked_columns(db: BaseDatabaseWrapper) -> list[Reader]:
-    """LOCKED_FIELDS, read as the ORM reads them."""
-    return _read_columns(Conversation, LOCKED_FIELDS, db)
 
 
 def _turn_columns(db: BaseDatabaseWrapper) -> tuple[list[tuple[str, str]], list[Callable[[Any], Any]]]:
@@ -635,47 +616,52 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
     return _plans[key]
 
 
-@dataclass(frozen=True)
-class _UpdatePlan:
-    sql: str
-    # attname, the type passed as it is (None: none) and the field's preparation
-    columns: list[tuple[str, type | None, Any]]
-
-
-_update_plans: dict[str, _UpdatePlan] = {}
-
-
 def _update_turns(messages: list[Message]) -> None:
-    """Store what writes changed of stored turns: one UPDATE statement run for each (`executemany`).
+    """Store what writes changed of stored turns, `updated_at` set as `auto_now` would.
 
-    Built by hand, as the batch's other statements: the ORM's `save()` compiles an UPDATE for
-    every turn, which took half of a busy worker's write CPU once turns complete in a later batch
-    than the one that added them, as real turns do (bench/writes.py, "spread").
+    By hand, as the batch's other statements: the ORM's `save()` compiles an UPDATE for every
+    turn, which took half of a busy worker's write CPU once turns complete in a later batch than
+    the one that added them, as real turns do (bench/writes.py, "spread").
+    """
+    now = timezone.now()
+    for message in messages:
+        message.updated_at = now
+    rows = [(m.pk, [getattr(m, name) for name in COMPLETE_FIELDS]) for m in messages]
+    _update_each(Message, COMPLETE_FIELDS, rows)
+
+
+_updates: dict[tuple[type[Any], tuple[str, ...], str], tuple[str, list[tuple[type | None, Any]]]] = {}
+
+
+def _update_each(model: type[Any], names: tuple[str, ...], rows: list[tuple[Any, list[Any]]]) -> None:
+    """Set these fields of each (primary key, values) row: one UPDATE statement run for each
+    (`executemany`), in primary key order so that concurrent batches lock rows alike.
+
+    Built by hand, once per model and fields: an ORM query compiled per row would cost more than
+    the rest of a busy batch.
     """
     db = _db()
-    if db.vendor not in _update_plans:
+    key = model, names, db.vendor
+    if key not in _updates:
         quote = db.ops.quote_name
-        fields = [Message._meta.get_field(name) for name in COMPLETE_FIELDS]
-        _update_plans[db.vendor] = _UpdatePlan(
-            sql="UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model, values bound)
-                quote(Message._meta.db_table),
-                ", ".join(f"{quote(f.column)} = %s" for f in fields),
-                quote(Message._meta.pk.column),
-            ),
-            columns=[(f.attname, PLAIN_TYPES.get(f.get_internal_type()), f.get_db_prep_save) for f in fields],
+        fields = [model._meta.get_field(name) for name in names]
+        sql = "UPDATE {} SET {} WHERE {} = %s".format(  # noqa: S608 (names from the model, values bound)
+            quote(model._meta.db_table),
+            ", ".join(f"{quote(f.column)} = %s" for f in fields),
+            quote(model._meta.pk.column),
         )
-    plan = _update_plans[db.vendor]
-    now = timezone.now()  # updated_at, as auto_now would set it
-    rows = []
-    for message in sorted(messages, key=lambda m: m.pk):
-        message.updated_at = now
+        _updates[key] = sql, [(PLAIN_TYPES.get(f.get_internal_type()), f.get_db_prep_save) for f in fields]
+    sql, prepares = _updates[key]
+    pk = model._meta.pk
+    params = []
+    for row_pk, values in sorted(rows, key=lambda row: row[0]):
         row = [
-            _db_value(getattr(message, attname), plain, prepare, db)
-            for attname, plain, prepare in plan.columns
+            _db_value(value, plain, prepare, db)
+            for value, (plain, prepare) in zip(values, prepares, strict=True)
         ]
-        rows.append([*row, Message._meta.pk.get_db_prep_save(message.pk, db)])
+        params.append([*row, pk.get_db_prep_save(row_pk, db)])
     with db.cursor() as cursor:
-        cursor.executemany(plan.sql, rows)
+        cursor.executemany(sql, params)
 
 
 def _db_value(value: Any, plain: type | None, prepare: Any, db: BaseDatabaseWrapper) -> Any:
