@@ -71,8 +71,9 @@ def turn_writes() -> Any:
     from realtime.recorder import Recorder, _write_all
 
     user, _ = get_user_model().objects.get_or_create(username="bench-writes")
+    # As text, as the relay passes them.
     conversations = [
-        services.conversation_start(owner=user, provider="openai", model="gpt-realtime").pk
+        str(services.conversation_start(owner=user, provider="openai", model="gpt-realtime").pk)
         for _ in range(SESSIONS)
     ]
     recorders = [Recorder() for _ in conversations]

@@ -16,7 +16,7 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from conversations.models import Conversation, Message, SessionSettings, Usage
-from conversations.writes import ConversationId, ConversationWrites, NewRow
+from conversations.writes import ConversationId, ConversationWrites, Row
 
 # The status a conversation ends in when only the reason is given.
 STATUS_FOR_END_REASON: dict[str, str] = {
@@ -279,7 +279,7 @@ def _write_one(method: Callable[..., Any], conversation_id: ConversationId, **kw
         result = method(batch, conversation_id=conversation_id, **kwargs)
         batch.save()
     # A new row is inserted as plain values; callers get the model instance.
-    return result.instance() if isinstance(result, NewRow) else result
+    return result.instance() if isinstance(result, Row) else result
 
 
 # --- API tokens -----------------------------------------------------------------------------------

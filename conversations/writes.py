@@ -13,11 +13,12 @@ Use it inside a transaction; `save()` must be called for anything to be stored.
 from __future__ import annotations
 
 import functools
+import operator
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -29,6 +30,8 @@ from conversations.transcripts import heard_text, title_from_text
 from conversations.usage import token_counts, usage_cost
 
 ConversationId = uuid.UUID | str
+# A conversation as a batch keeps it: its id's hex form (see `_key`).
+Key = str
 COST_QUANTUM = Decimal("1e-10")
 UPSTREAM_ID_MAX = 120
 # What the lock reads of the conversation: its title and what usage adds to.
@@ -40,6 +43,9 @@ MAX_PARAMS = 65_535
 # Fields whose values of the plain type drivers take as they are: Django's preparation of them
 # changes nothing.
 PLAIN_TYPES: dict[str, type] = {
+    "AutoField": int,
+    "BigAutoField": int,
+    "SmallAutoField": int,
     "CharField": str,
     "TextField": str,
     "IntegerField": int,
@@ -49,7 +55,7 @@ PLAIN_TYPES: dict[str, type] = {
     "PositiveBigIntegerField": int,
     "PositiveSmallIntegerField": int,
 }
-_STAMP = object()  # the column of an auto_now or auto_now_add field
+# What completing or interrupting a stored turn changes of it.
 COMPLETE_FIELDS = (
     "text",
     "audio_duration_ms",
@@ -59,33 +65,45 @@ COMPLETE_FIELDS = (
     "played_ms",
     "updated_at",
 )
+# What the writes read of a stored turn: what they check and what they change. The rest (its
+# position, its times) is never needed and not read.
+TURN_FIELDS = ("pk", "role", "kind", *(name for name in COMPLETE_FIELDS if name != "updated_at"))
 
 
-class NewRow:
-    """A row to insert: the values of its model's fields, by attribute name.
+class Row:
+    """A turn or usage report of the batch as plain values of its model's fields, by attribute name.
 
     Lighter than a model instance, of which a busy worker would build thousands a second for
-    nothing: rows are inserted by hand (`_insert`). `instance()` gives the model instance.
+    nothing: rows are read and written by hand. A new row (`new_row`) is inserted by `save()`; a
+    stored one holds the columns the writes read and change (TURN_FIELDS). `instance()` gives
+    the model instance.
     """
 
-    pk: int | None
+    pk: Any
+    stored: bool
 
-    def __init__(self, model: type[Message] | type[Usage], /, **values: Any) -> None:
-        self.__dict__.update(_defaults(model), pk=None, **values)
-        self._model = model
+    def __init__(self, model: type[Message] | type[Usage], /, *, stored: bool, **values: Any) -> None:
+        self.__dict__.update(values, _model=model, stored=stored)
 
     def instance(self) -> Any:
-        """The model instance of this row, as stored once `save()` has inserted it."""
-        values = {name: value for name, value in self.__dict__.items() if name != "_model"}
-        instance = self._model(**values)
-        if self.pk is not None:
-            instance._state.adding = False
-            instance._state.db = _db().alias
-        return instance
+        """The model instance of this row, as stored once `save()` has inserted it; columns a
+        stored row was read without are loaded by the ORM when first used."""
+        values = {name: value for name, value in self.__dict__.items() if name not in ("_model", "stored")}
+        if self.pk is None:
+            return self._model(**values)
+        values[self._model._meta.pk.attname] = values.pop("pk")
+        # In the model's order of fields, as `from_db` takes them.
+        names = [f.attname for f in self._model._meta.concrete_fields if f.attname in values]
+        return self._model.from_db(_db().alias, names, [values[name] for name in names])
 
 
-# A turn of the batch: stored already (an instance), or new.
-Turn = Message | NewRow
+def new_row(model: type[Message] | type[Usage], /, **values: Any) -> Row:
+    """A row to insert: the model's defaults, then these values."""
+    return Row(model, stored=False, **{**_defaults(model), "pk": None, **values})
+
+
+# A turn of the batch.
+Turn = Row
 
 
 class ConversationWrites:
@@ -104,17 +122,19 @@ class ConversationWrites:
         not named here are read when a write first needs them.
         """
         ids = {_key(c) for c in conversation_ids}
-        self._conversations: dict[uuid.UUID, dict[str, Any]] = _lock(ids)
+        self._conversations: dict[Key, dict[str, Any]] = _lock(ids)
         missing = ids - self._conversations.keys()
         if missing:
-            raise Conversation.DoesNotExist(f"No conversation {', '.join(sorted(map(str, missing)))}")
-        self._totals_changed: set[uuid.UUID] = set()
-        self._title_changed: set[uuid.UUID] = set()
-        self._messages: dict[tuple[uuid.UUID, str], Turn | None] = {}
-        self._new: list[NewRow] = []
-        self._changed: dict[int, Message] = {}
-        self._next_position: dict[uuid.UUID, int] = {}
-        self._usages: list[NewRow] = []
+            raise Conversation.DoesNotExist(
+                f"No conversation {', '.join(sorted(str(_uuid(key)) for key in missing))}"
+            )
+        self._totals_changed: set[Key] = set()
+        self._title_changed: set[Key] = set()
+        self._messages: dict[tuple[Key, str], Turn | None] = {}
+        self._new: list[Row] = []
+        self._changed: dict[int, Row] = {}
+        self._next_position: dict[Key, int] = {}
+        self._usages: list[Row] = []
         self._load_messages({(_key(c), item) for c, item in item_ids})
         self._usage_checked = {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in upstream_ids}
         self._usage_ids = set(_stored(Usage, "upstream_id", self._usage_checked))
@@ -137,9 +157,9 @@ class ConversationWrites:
         existing = self._message(key, item_id)
         if existing is not None:
             return existing
-        message = NewRow(
+        message = new_row(
             Message,
-            conversation_id=key,
+            conversation_id=_uuid(key),
             position=self._take_position(key),
             item_id=item_id,
             role=role,
@@ -229,7 +249,7 @@ class ConversationWrites:
         usage: dict[str, Any],
         status: str = "",
         model: str = "",
-    ) -> NewRow | None:
+    ) -> Row | None:
         """Add one upstream usage report and its tokens and cost to the totals, exactly once.
 
         Returns None when a report with this upstream id was already stored (a replayed event).
@@ -243,28 +263,29 @@ class ConversationWrites:
         if key in self._usage_ids:
             return None
         tokens = token_counts(usage)
+        counts = tokens.as_dict()
         seconds = usage.get("seconds") if usage.get("type") == "duration" else None
         model = model or conversation["model"]
         cost = usage_cost(model, tokens)
         if cost is not None:
             cost = cost.quantize(COST_QUANTUM)
-        record = NewRow(
+        record = new_row(
             Usage,
-            conversation_id=key[0],
+            conversation_id=_uuid(key[0]),
             upstream_id=key[1],
             kind=kind,
             status=status[:20],
             model=model[:100],
             duration_seconds=Decimal(str(seconds)) if isinstance(seconds, int | float) else None,
             cost=cost,
-            **tokens.as_dict(),
+            **counts,
         )
         self._usage_ids.add(key)
         self._usages.append(record)
         # The row is locked, so totals are summed here in Python: exact Decimal arithmetic even
         # on SQLite, whose SQL arithmetic on decimals is floating point.
-        for name in TOKEN_FIELDS:
-            conversation[name] += getattr(tokens, name)
+        for name, count in counts.items():
+            conversation[name] += count
         if cost is None:
             conversation["unpriced_usage_count"] += 1
         else:
@@ -295,17 +316,14 @@ class ConversationWrites:
 
         Only what changed is written: a title renamed meanwhile by its owner is not overwritten.
         """
-        by_columns: dict[tuple[str, ...], list[uuid.UUID]] = {}
+        by_columns: dict[tuple[str, ...], list[Key]] = {}
         for key in sorted(self._totals_changed | self._title_changed):
             names = ("title",) if key in self._title_changed else ()
             names += TOTAL_FIELDS if key in self._totals_changed else ()
             by_columns.setdefault(names, []).append(key)
         for names, keys in by_columns.items():
-            _update_each(
-                Conversation,
-                names,
-                [(key, [self._conversations[key][name] for name in names]) for key in keys],
-            )
+            rows = [(_uuid(key), [self._conversations[key][name] for name in names]) for key in keys]
+            _update_each(Conversation, names, rows)
 
     # --- Internals --------------------------------------------------------------------------------
 
@@ -315,29 +333,33 @@ class ConversationWrites:
         except KeyError:
             raise Conversation.DoesNotExist(f"No conversation {conversation_id} in this batch") from None
 
-    def _load_messages(self, keys: set[tuple[uuid.UUID, str]]) -> None:
+    def _load_messages(self, keys: set[tuple[Key, str]]) -> None:
         keys -= self._messages.keys()
         if not keys:
             return
         for key in keys:
             self._conversation(key[0])
-        # Whole rows in the one lookup by pair: when the item is new, finding nothing is all it
-        # costs; when stored (a turn completed after its start was written), no second query.
+        # The columns writes read and change, in the one lookup by pair: when the item is new,
+        # finding nothing is all it costs; when stored (a turn completed after its start was
+        # written), no second query.
         db = _db()
-        names, converters = _turn_columns(db)
-        for key, row in _stored(Message, "item_id", keys, [name for name, _ in names]).items():
-            values = [convert(value) for convert, value in zip(converters, row, strict=True)]
-            self._messages[key] = Message.from_db(db.alias, [attname for _, attname in names], values)
+        names, read = _row_reader(Message, TURN_FIELDS, db)
+        for key, row in _stored(Message, "item_id", keys, names).items():
+            values = dict(zip(names, read(row), strict=True))
+            conversation = _uuid(key[0])
+            self._messages[key] = Row(
+                Message, stored=True, conversation_id=conversation, item_id=key[1], **values
+            )
         for key in keys:
             self._messages.setdefault(key, None)
 
-    def _message(self, conversation_id: uuid.UUID, item_id: str) -> Turn | None:
-        key = conversation_id, item_id
+    def _message(self, conversation_id: ConversationId, item_id: str) -> Turn | None:
+        key = _key(conversation_id), item_id
         if key not in self._messages:
             self._load_messages({key})
         return self._messages[key]
 
-    def _take_position(self, conversation_id: uuid.UUID) -> int:
+    def _take_position(self, conversation_id: Key) -> int:
         if conversation_id not in self._next_position:
             # Every conversation of the batch at once: the others will likely append too.
             unknown = self._conversations.keys() - self._next_position.keys()
@@ -350,10 +372,10 @@ class ConversationWrites:
 
     def _touch(self, message: Turn) -> None:
         """Remember a stored turn as changed; a new one is inserted as it is by then."""
-        if isinstance(message, Message):
+        if message.stored:
             self._changed[message.pk] = message
 
-    def _title_from(self, conversation_id: uuid.UUID, text: str) -> None:
+    def _title_from(self, conversation_id: Key, text: str) -> None:
         """Title an untitled conversation after the text of its first user turn."""
         conversation = self._conversations[conversation_id]
         if conversation["title"]:
@@ -364,12 +386,33 @@ class ConversationWrites:
             self._title_changed.add(conversation_id)
 
 
-def _key(conversation_id: ConversationId) -> uuid.UUID:
-    """Conversation ids come as UUIDs or strings; state is kept by UUID."""
-    return conversation_id if isinstance(conversation_id, uuid.UUID) else uuid.UUID(str(conversation_id))
+@functools.lru_cache(maxsize=4096)
+def _key(conversation_id: ConversationId) -> Key:
+    """A conversation's key in a batch, from its id as a UUID or as text in any form UUID() reads.
+
+    The hex form: Python caches a string's hash, while a UUID's is computed in Python at every
+    lookup, and a batch looks its conversations up thousands of times. Cached, as a worker's
+    batches name the same conversations again and again (the relay passes them as text).
+    """
+    return (
+        conversation_id if isinstance(conversation_id, uuid.UUID) else uuid.UUID(str(conversation_id))
+    ).hex
 
 
-def _lock(ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
+@functools.lru_cache(maxsize=4096)
+def _uuid(key: Key) -> uuid.UUID:
+    """The conversation id of a key, one object per key: a value many rows share is prepared for
+    the database once (`_Preparer`)."""
+    return uuid.UUID(hex=key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_id(key: Key, vendor: str) -> Any:
+    """A conversation's id as this thread's database stores it (hex text on SQLite)."""
+    return Conversation._meta.pk.get_db_prep_value(_uuid(key), _db())
+
+
+def _lock(ids: set[Key]) -> dict[Key, dict[str, Any]]:
     """Lock these conversations' rows and read what writes change of them, by conversation.
 
     Written by hand, as the other reads of a batch: the ORM would compile the query anew for
@@ -380,22 +423,20 @@ def _lock(ids: set[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:
     quote = db.ops.quote_name
     meta = Conversation._meta
     pk = quote(meta.pk.column)
-    read = _read_columns(Conversation, LOCKED_FIELDS, db)
+    names, read = _row_reader(Conversation, LOCKED_FIELDS, db)
     head = "SELECT {}, {} FROM {} WHERE {} IN ".format(  # noqa: S608 (names from the model, values bound)
-        pk, ", ".join(quote(field.column) for field, _ in read), quote(meta.db_table), pk
+        pk, ", ".join(quote(meta.get_field(name).column) for name in names), quote(meta.db_table), pk
     )
     tail = f" ORDER BY {pk}" + (f" {db.ops.for_update_sql()}" if db.features.has_select_for_update else "")
-    return {
-        key: {field.name: convert(value) for (field, convert), value in zip(read, values, strict=True)}
-        for key, *values in _rows_of(sorted(ids), head, tail, db)
-    }
+    rows = _rows_of(sorted(ids), head, tail, db)
+    return {key: dict(zip(names, read(values), strict=True)) for key, *values in rows}
 
 
-def _rows_of(keys: Iterable[uuid.UUID], head: str, tail: str, db: BaseDatabaseWrapper) -> Iterator[list[Any]]:
+def _rows_of(keys: Iterable[Key], head: str, tail: str, db: BaseDatabaseWrapper) -> Iterator[list[Any]]:
     """The rows of `head` (ending in "... IN "), these conversations' ids and `tail`, in as many
     queries as the database's parameter limit needs; each row's first column, the conversation's
-    id, comes back as the UUID it was asked for (the database may store it otherwise: hex text)."""
-    as_stored = {Conversation._meta.pk.get_db_prep_value(key, db): key for key in keys}
+    id, comes back as the key it was asked for."""
+    as_stored = {_stored_id(key, db.vendor): key for key in keys}
     wanted = list(as_stored)
     per_query = db.features.max_query_params or MAX_PARAMS
     for start in range(0, len(wanted), per_query):
@@ -406,40 +447,37 @@ def _rows_of(keys: Iterable[uuid.UUID], head: str, tail: str, db: BaseDatabaseWr
                 yield [as_stored[key], *values]
 
 
-# A field, and how a value read of it is converted.
-Reader: TypeAlias = "tuple[Field[Any, Any], Callable[[Any], Any]]"
-_readers: dict[tuple[type[Any], tuple[str, ...], str], list[Reader]] = {}
+_readers: dict[tuple[type[Any], tuple[str, ...], str], tuple[tuple[str, ...], Callable[..., list[Any]]]] = {}
 
 
-def _read_columns(model: type[Any], names: tuple[str, ...], db: BaseDatabaseWrapper) -> list[Reader]:
-    """These fields of the model, each with the conversion the ORM applies to a value read
-    (exact decimals and aware datetimes on SQLite)."""
+def _row_reader(
+    model: type[Any], names: tuple[str, ...], db: BaseDatabaseWrapper
+) -> tuple[tuple[str, ...], Callable[[Sequence[Any]], list[Any]]]:
+    """These fields' names (the primary key as "pk"), and a function turning a row of their
+    columns into their values as the ORM reads them (exact decimals and aware datetimes on
+    SQLite): made once, applying only the conversions there are, as most columns have none."""
     key = model, names, db.vendor
     if key not in _readers:
-        columns = []
-        for name in names:
-            field = model._meta.get_field(name)
+        conversions = []
+        for index, name in enumerate(names):
+            field = model._meta.pk if name == "pk" else model._meta.get_field(name)
             column = field.get_col(model._meta.db_table)
             converters = [*db.ops.get_db_converters(column), *column.get_db_converters(db)]
-            columns.append((field, functools.partial(_convert, converters, column, db)))
-        _readers[key] = columns
+            if converters:
+                conversions.append((index, converters, column))
+
+        def read(row: Sequence[Any]) -> list[Any]:
+            values = list(row)
+            for index, converters, column in conversions:
+                for converter in converters:
+                    values[index] = converter(values[index], column, db)
+            return values
+
+        _readers[key] = names, read
     return _readers[key]
 
 
-def _turn_columns(db: BaseDatabaseWrapper) -> tuple[list[tuple[str, str]], list[Callable[[Any], Any]]]:
-    """Every column of a turn, in the model's order: (name, attname) of each and its conversion."""
-    names = tuple(field.name for field in Message._meta.concrete_fields)
-    columns = _read_columns(Message, names, db)
-    return [(field.name, field.attname) for field, _ in columns], [convert for _, convert in columns]
-
-
-def _convert(converters: list[Callable[..., Any]], column: Any, db: BaseDatabaseWrapper, value: Any) -> Any:
-    for converter in converters:
-        value = converter(value, column, db)
-    return value
-
-
-def _last_positions(keys: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+def _last_positions(keys: Iterable[Key]) -> dict[Key, int]:
     """The last position of each of these conversations that has turns.
 
     Each by its own lookup at the end of the (conversation, position) index: a MAX over a
@@ -476,9 +514,9 @@ def _defaults(model: type[Message] | type[Usage]) -> dict[str, Any]:
 def _stored(
     model: type[Message] | type[Usage],
     field: str,
-    keys: set[tuple[uuid.UUID, str]],
+    keys: set[tuple[Key, str]],
     columns: Iterable[str] = ("pk",),
-) -> dict[tuple[uuid.UUID, str], tuple[Any, ...]]:
+) -> dict[tuple[Key, str], tuple[Any, ...]]:
     """The rows stored already for these (conversation, `field`) pairs: `columns` (field names) of
     each, as the database gives them.
 
@@ -500,7 +538,7 @@ def _stored(
     )
     pair = "({} = %s AND {} = %s)".format(*pair_columns)
     # The database's form of each conversation id (hex text on SQLite), and the way back.
-    as_stored = {key: conversation.target_field.get_db_prep_value(key, db) for key, _ in keys}
+    as_stored = {key: _stored_id(key, db.vendor) for key, _ in keys}
     back = {value: key for key, value in as_stored.items()}
     wanted = list(keys)
     per_query = (db.features.max_query_params or MAX_PARAMS) // 2
@@ -514,16 +552,15 @@ def _stored(
     return found
 
 
-def _insert(model: type[Message] | type[Usage], rows: list[NewRow], *, with_ids: bool = True) -> None:
+def _insert(model: type[Message] | type[Usage], rows: list[Row], *, with_ids: bool = True) -> None:
     """Insert the rows in as few statements as the database allows, setting their primary keys
     unless `with_ids` is False.
 
     Built by hand from a plan made once per model: `bulk_create` prepares every field of every
-    row through the ORM, about half of a busy worker's write CPU (bench/writes.py). Text and
-    integer values go to the driver as they are, the others through their field's own
-    preparation; the timestamps Django sets on insert are taken once for the whole batch.
-    Without ids the rows go as one single-row statement run for each (`executemany`), which
-    SQLite inserts in about 40% less CPU than one statement of many rows with RETURNING.
+    row through the ORM, about half of a busy worker's write CPU (bench/writes.py). The
+    timestamps Django sets on insert are taken once for the whole batch. Without ids the rows go
+    as one single-row statement run for each (`executemany`), which SQLite inserts in about 40%
+    less CPU than one statement of many rows with RETURNING.
     """
     db = _db()
     if not db.features.can_return_rows_from_bulk_insert:
@@ -541,50 +578,80 @@ def _insert(model: type[Message] | type[Usage], rows: list[NewRow], *, with_ids:
         return
     plan = _insert_plan(model, db)
     now = timezone.now()
-    stamps = {}
-    for field in plan.stamped:
-        stamps[field.attname] = field.get_db_prep_save(now, db)
+    for attname in plan.stamped:
         for row in rows:
-            setattr(row, field.attname, now)
-    prepared: dict[tuple[str, Any], Any] = {}
-
-    def values(row: NewRow) -> list[Any]:
-        params = []
-        for attname, plain, prepare, repeats in plan.columns:
-            if prepare is _STAMP:
-                params.append(stamps[attname])
-                continue
-            value = getattr(row, attname)
-            if repeats:  # the conversation, the same for many rows: prepared once
-                if (attname, value) not in prepared:
-                    prepared[attname, value] = _db_value(value, plain, prepare, db)
-                params.append(prepared[attname, value])
-            else:
-                params.append(_db_value(value, plain, prepare, db))
-        return params
-
+            setattr(row, attname, now)
+    params = plan.prepare([plan.values(row) for row in rows], db)
     if not with_ids:
         with db.cursor() as cursor:
-            cursor.executemany(f"{plan.head} {plan.row}", [values(row) for row in rows])
+            cursor.executemany(f"{plan.head} {plan.row}", params)
         return
     per_query = max(1, min(db.ops.bulk_batch_size(plan.fields, rows), MAX_PARAMS // len(plan.fields)))
     for start in range(0, len(rows), per_query):
         chunk = rows[start : start + per_query]
-        params = [value for row in chunk for value in values(row)]
+        flat = [value for row in params[start : start + per_query] for value in row]
         with db.cursor() as cursor:
-            cursor.execute(f"{plan.head} {', '.join([plan.row] * len(chunk))} {plan.returning}", params)
+            cursor.execute(f"{plan.head} {', '.join([plan.row] * len(chunk))} {plan.returning}", flat)
             ids = db.ops.fetch_returned_insert_rows(cursor)
         for row, (pk,) in zip(chunk, ids, strict=True):
             row.pk = pk
 
 
+class _Preparer:
+    """Turns rows of field values into rows of the values their columns store, as Django's
+    `get_db_prep_save` would, calling it only where it changes something.
+
+    Text and integer values of text and integer fields go to the driver as they are. Which
+    columns of a row need preparing follows from the types of its values, so it is worked out
+    once per combination of types (a batch's rows share a few); a value many rows share (the
+    conversation, the batch's timestamp) is prepared once per call.
+    """
+
+    MAX_SHAPES = 256  # combinations of types remembered; more are worked out each time
+
+    def __init__(self, fields: list[Field[Any, Any]]) -> None:
+        self.plain = [PLAIN_TYPES.get(field.get_internal_type()) for field in fields]
+        self.prepare = [field.get_db_prep_save for field in fields]
+        self._shapes: dict[tuple[type, ...], list[int]] = {}
+
+    def __call__(self, rows: list[Sequence[Any]], db: BaseDatabaseWrapper) -> list[Sequence[Any]]:
+        prepared: dict[tuple[int, int], Any] = {}  # by column and id(): the rows keep values alive
+        out = []
+        for row in rows:
+            types = tuple(map(type, row))
+            columns = self._shapes.get(types)
+            if columns is None:
+                columns = self._columns(types)
+            if columns:
+                row = list(row)
+                for index in columns:
+                    value = row[index]
+                    key = index, id(value)
+                    if key not in prepared:
+                        prepared[key] = self.prepare[index](value, db)
+                    row[index] = prepared[key]
+            out.append(row)
+        return out
+
+    def _columns(self, types: tuple[type, ...]) -> list[int]:
+        """The columns a row with values of these types needs prepared: those not None and not
+        of their column's plain type (an int given for text, a bool for a number, a datetime)."""
+        columns = [
+            index
+            for index, (kind, plain) in enumerate(zip(types, self.plain, strict=True))
+            if kind is not type(None) and kind is not plain
+        ]
+        if len(self._shapes) < self.MAX_SHAPES:
+            self._shapes[types] = columns
+        return columns
+
+
 @dataclass(frozen=True)
 class _InsertPlan:
     fields: list[Field[Any, Any]]
-    # attname, the type passed as it is (None: none), _STAMP or the field's preparation, and
-    # whether rows share values (a foreign key)
-    columns: list[tuple[str, type | None, Any, bool]]
-    stamped: list[Field[Any, Any]]
+    values: Callable[[Row], tuple[Any, ...]]  # a row's values of `fields`, in order
+    prepare: _Preparer
+    stamped: list[str]  # the attnames of auto_now and auto_now_add fields
     head: str
     row: str
     returning: str
@@ -598,16 +665,15 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
     if key not in _plans:
         quote = db.ops.quote_name
         fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        stamped = [f for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)]
-        columns = []
-        for f in fields:
-            prepare = _STAMP if f in stamped else f.get_db_prep_save
-            columns.append((f.attname, PLAIN_TYPES.get(f.get_internal_type()), prepare, f.is_relation))
+        stamped = [
+            f.attname for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+        ]
         returning, _ = db.ops.return_insert_columns([model._meta.pk])
         table = quote(model._meta.db_table)
         _plans[key] = _InsertPlan(
             fields=fields,
-            columns=columns,
+            values=_getter([f.attname for f in fields]),
+            prepare=_Preparer(fields),
             stamped=stamped,
             head=f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) VALUES",
             row="(" + ", ".join(["%s"] * len(fields)) + ")",
@@ -616,7 +682,13 @@ def _insert_plan(model: type[Message] | type[Usage], db: BaseDatabaseWrapper) ->
     return _plans[key]
 
 
-def _update_turns(messages: list[Message]) -> None:
+def _getter(names: list[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving these attributes of an object as a tuple, even when there is only one."""
+    get = operator.attrgetter(*names)
+    return get if len(names) > 1 else lambda row: (get(row),)
+
+
+def _update_turns(messages: list[Row]) -> None:
     """Store what writes changed of stored turns, `updated_at` set as `auto_now` would.
 
     By hand, as the batch's other statements: the ORM's `save()` compiles an UPDATE for every
@@ -626,14 +698,14 @@ def _update_turns(messages: list[Message]) -> None:
     now = timezone.now()
     for message in messages:
         message.updated_at = now
-    rows = [(m.pk, [getattr(m, name) for name in COMPLETE_FIELDS]) for m in messages]
-    _update_each(Message, COMPLETE_FIELDS, rows)
+    values = _getter(list(COMPLETE_FIELDS))
+    _update_each(Message, COMPLETE_FIELDS, [(m.pk, values(m)) for m in messages])
 
 
-_updates: dict[tuple[type[Any], tuple[str, ...], str], tuple[str, list[tuple[type | None, Any]]]] = {}
+_updates: dict[tuple[type[Any], tuple[str, ...], str], tuple[str, _Preparer]] = {}
 
 
-def _update_each(model: type[Any], names: tuple[str, ...], rows: list[tuple[Any, list[Any]]]) -> None:
+def _update_each(model: type[Any], names: tuple[str, ...], rows: list[tuple[Any, Sequence[Any]]]) -> None:
     """Set these fields of each (primary key, values) row: one UPDATE statement run for each
     (`executemany`), in primary key order so that concurrent batches lock rows alike.
 
@@ -650,24 +722,12 @@ def _update_each(model: type[Any], names: tuple[str, ...], rows: list[tuple[Any,
             ", ".join(f"{quote(f.column)} = %s" for f in fields),
             quote(model._meta.pk.column),
         )
-        _updates[key] = sql, [(PLAIN_TYPES.get(f.get_internal_type()), f.get_db_prep_save) for f in fields]
-    sql, prepares = _updates[key]
-    pk = model._meta.pk
-    params = []
-    for row_pk, values in sorted(rows, key=lambda row: row[0]):
-        row = [
-            _db_value(value, plain, prepare, db)
-            for value, (plain, prepare) in zip(values, prepares, strict=True)
-        ]
-        params.append([*row, pk.get_db_prep_save(row_pk, db)])
+        _updates[key] = sql, _Preparer([*fields, model._meta.pk])
+    sql, prepare = _updates[key]
+    ordered = sorted(rows, key=lambda row: row[0])
+    params = prepare([(*values, pk) for pk, values in ordered], db)
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
-
-
-def _db_value(value: Any, plain: type | None, prepare: Any, db: BaseDatabaseWrapper) -> Any:
-    """A value as its column stores it: as it is when of the column's plain type, else as Django
-    prepares it (an int given for text, a bool for a number)."""
-    return value if value is None or type(value) is plain else prepare(value, db)
 
 
 def _db() -> BaseDatabaseWrapper:

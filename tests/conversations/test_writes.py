@@ -186,12 +186,18 @@ def test_a_stored_turn_is_read_as_the_orm_reads_it() -> None:
         ours = writes.ConversationWrites([conversation.pk], item_ids=[(conversation.pk, "a1")])._message(
             conversation.pk, "a1"
         )
+        instance = ours.instance()
 
-    assert isinstance(ours, Message)
+    assert ours.stored
+    for name in writes.TURN_FIELDS:
+        theirs, mine = getattr(orm, name), getattr(ours, name)
+        assert (type(mine), mine) == (type(theirs), theirs), name
+    # Its instance is the ORM's, the columns the writes do not need loaded when first used.
+    assert isinstance(instance, Message)
+    assert instance._state.adding is False
     for field in Message._meta.concrete_fields:
-        theirs, mine = getattr(orm, field.attname), getattr(ours, field.attname)
+        theirs, mine = getattr(orm, field.attname), getattr(instance, field.attname)
         assert (type(mine), mine) == (type(theirs), theirs), field.name
-    assert ours._state.adding is False
 
 
 def test_completing_a_stored_turn_moves_its_update_time_only() -> None:
@@ -349,11 +355,11 @@ def all_columns(model: type[Message] | type[Usage], conversation: Conversation) 
 def varied_rows(conversation: Conversation, *, instances: bool = False) -> tuple[list[Any], list[Any]]:
     """Rows with every kind of value: empty and long text, None, enums, decimals, non-ASCII.
 
-    As the batch makes them (`writes.NewRow`), or as model instances for `bulk_create`.
+    As the batch makes them (`writes.new_row`), or as model instances for `bulk_create`.
     """
 
     def row(table: type[Message] | type[Usage], /, **values: Any) -> Any:
-        return table(**values) if instances else writes.NewRow(table, **values)
+        return table(**values) if instances else writes.new_row(table, **values)
 
     messages = [
         row(
@@ -437,7 +443,7 @@ def test_values_not_of_their_columns_plain_type_are_stored_as_django_stores_them
     # An int for text and a bool for a number: Django's preparation turns them into '12345' and 1.
     odd = {"position": 1, "role": "user", "kind": "audio", "item_id": 12345, "played_ms": True}
 
-    writes._insert(Message, [writes.NewRow(Message, conversation_id=ours.pk, **odd)])
+    writes._insert(Message, [writes.new_row(Message, conversation_id=ours.pk, **odd)])
     Message.objects.bulk_create([Message(conversation=djangos, **odd)])
 
     assert all_columns(Message, ours) == all_columns(Message, djangos)
