@@ -15,6 +15,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
+def main_thread_cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of the process's main thread (the event loop's) so far."""
+    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
 def rss_bytes(pid: int) -> int:
     """Resident set size now."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -360,9 +360,19 @@ def _paired_text(paired: dict[str, Any]) -> str:
         f"{_share(paired['cost'])} of the server's CPU at {paired['sessions']} sessions"
         f" (median of {len(paired['costs'])} pairs: {each})"
     )
+    if paired.get("other_threads_cost") is not None:
+        text += f"; {_thread_split(paired)}"
     if not paired["all_ok"]:
         text += ", and a phase failed at that load"
     return text
+
+
+def _thread_split(paired: dict[str, Any]) -> str:
+    """'the database thread 6%, the event loop 1%': what each took more with persistence on."""
+    return (
+        f"the database thread {_share(paired['other_threads_cost'])},"
+        f" the event loop {_share(paired['main_thread_cost'])} (medians)"
+    )
 
 
 def _shares(paired: dict[str, Any]) -> str:
@@ -557,14 +567,20 @@ def _paired_lines(results: dict[str, Any]) -> list[str]:
     for paired in paired_sets(results):
         pairs = "; ".join(
             f"{r['cpu_on']:.0%} with, {r['cpu_off']:.0%} without"
-            f" (p99 {r['p99_on']:.1f} and {r['p99_off']:.1f} ms"
+            + (
+                f" (database thread {r['others_on']:.1%} and {r['others_off']:.1%})"
+                if r.get("others_on") is not None and r.get("others_off") is not None
+                else ""
+            )
+            + f" (p99 {r['p99_on']:.1f} and {r['p99_off']:.1f} ms"
             f"{'' if r['ok_on'] and r['ok_off'] else ', failed'})"
             for r in paired["pairs"]
         )
+        split = f"; of it, {_thread_split(paired)}" if paired.get("other_threads_cost") is not None else ""
         out.append(
             f"With {_turn_rate(paired)}, in the alternating pairs at {paired['sessions']} sessions,"
-            f" storing took {_share(paired['cost'])} of the server's CPU (median pair). Server CPU"
-            f" per pair: {pairs}."
+            f" storing took {_share(paired['cost'])} of the server's CPU (median pair{split})."
+            f" Server CPU per pair: {pairs}."
         )
     return out
 

@@ -446,6 +446,7 @@ class Bench:
                 marks[f"standin_cpu_{word}"] = procstat.cpu_seconds(standin_pid)
                 if server_pid:
                     marks[f"cpu_{word}"] = procstat.cpu_seconds(server_pid)
+                    marks[f"main_cpu_{word}"] = procstat.main_thread_cpu_seconds(server_pid)
                     marks[f"rss_{word}"] = procstat.rss_bytes(server_pid)
                 if word == "start" and self.profile_hook is not None and server_pid:
                     self.profile_hook(server_pid)
@@ -475,6 +476,10 @@ class Bench:
             cpu = marks["cpu_end"] - marks["cpu_start"]
             result["app_cpu_s"] = cpu
             result["app_cpu_util"] = cpu / window
+            # The event loop's thread, and the rest: Django's database thread, chiefly.
+            main = marks["main_cpu_end"] - marks["main_cpu_start"]
+            result["app_main_thread_util"] = main / window
+            result["app_other_threads_util"] = max(0.0, cpu - main) / window
             result["foreign_app_core_util"] = max(0.0, busy.get(APP_CORE, 0.0) / window - cpu / window)
             result["cpu_s_per_session_min"] = cpu / (sessions * window / 60)
             result["rss_base_mib"] = marks["rss_base"] / 2**20

@@ -44,6 +44,9 @@ def test_it_measures_two_sessions_through_the_app_and_directly(tmp_path: Path) -
     through = phases["uvicorn"]
     assert math.isfinite(through["added_p99_ms"])
     assert through["cpu_s_per_session_min"] >= 0
+    # The server's CPU, split by thread: the event loop's and the rest's add up to the process's.
+    split = through["app_main_thread_util"] + through["app_other_threads_util"]
+    assert split == pytest.approx(through["app_cpu_util"], abs=0.02)
     assert "mib_per_session" in through
     assert "| app, uvicorn |" in doc.read_text()
     assert doc.with_suffix(".png").stat().st_size > 0

@@ -63,13 +63,13 @@ def test_a_failed_phase_in_the_pairs_is_reported() -> None:
 
 
 def test_every_set_is_measured_at_the_same_load_each_against_its_own_persistence_off() -> None:
-    names = [name for pair in persistence.SETS for name in pair]
-    bench = RecordingBench({name: [0.5] * 3 for name in names})
+    names = [name for on, off, _ in persistence.SETS for name in (on, off)]
+    bench = RecordingBench({name: [0.5] * 5 for name in names})
 
     results = persistence.measure_all(bench, 350)  # type: ignore[arg-type]
 
-    assert [(r["on"], r["off"], r["sessions"]) for r in results] == [
-        (on, off, 350) for on, off in persistence.SETS
+    assert [(r["on"], r["off"], r["sessions"], len(r["pairs"])) for r in results] == [
+        (on, off, 350, pairs) for on, off, pairs in persistence.SETS
     ]
     assert {name for name, _, _ in bench.calls} == set(names)
 
@@ -108,7 +108,7 @@ def test_the_report_fails_the_target_when_storing_takes_over_a_tenth_or_a_phase_
 def test_the_report_gives_each_turn_rate_its_own_row() -> None:
     cheap = [{"cpu_on": 0.5, "cpu_off": 0.48, "ok_on": True, "ok_off": True}] * 3
     costly = [{"cpu_on": 0.5, "cpu_off": 0.4, "ok_on": True, "ok_off": True}] * 3
-    (on_slow, off_slow) = persistence.SETS[1]
+    (on_slow, off_slow, _) = persistence.SETS[1]
     results = _results({"sessions": 350, "pairs": costly, **persistence.summarize(costly)})
     results["persistence"].append(
         {"on": on_slow, "off": off_slow, "sessions": 350, "pairs": cheap, **persistence.summarize(cheap)}
@@ -122,3 +122,35 @@ def test_the_report_gives_each_turn_rate_its_own_row() -> None:
     assert "every 6 s" in rows[1]
     assert "4% of the server's CPU" in rows[1]
     assert rows[1].endswith("| yes |")
+
+
+def test_the_cost_splits_into_what_the_database_thread_and_the_event_loop_took_more() -> None:
+    def row(main_on: float, others_on: float, main_off: float) -> dict[str, Any]:
+        return {
+            "cpu_on": main_on + others_on,
+            "cpu_off": main_off,
+            "main_on": main_on,
+            "others_on": others_on,
+            "main_off": main_off,
+            "others_off": 0.0,
+            "ok_on": True,
+            "ok_off": True,
+        }
+
+    rows = [row(0.45, 0.05, 0.45), row(0.46, 0.04, 0.44), row(0.44, 0.06, 0.45)]
+    result = persistence.summarize(rows)
+
+    assert result["other_threads_cost"] == pytest.approx(0.10)  # 0.05 of 0.5, the median
+    assert result["main_thread_cost"] == pytest.approx(0.0)
+    row_text = _persistence_row(_results({"sessions": 325, "pairs": rows, **result}))
+    assert "the database thread 10%, the event loop 0% (medians)" in row_text
+
+
+def test_pairs_measured_before_threads_were_timed_still_give_a_cost() -> None:
+    rows = [{"cpu_on": 0.5, "cpu_off": 0.47, "ok_on": True, "ok_off": True}] * 3
+
+    result = persistence.summarize(rows)
+
+    assert result["cost"] == pytest.approx(0.06)
+    assert result["other_threads_cost"] is None
+    assert "database thread" not in _persistence_row(_results({"sessions": 325, "pairs": rows, **result}))
