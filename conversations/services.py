@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -256,17 +256,44 @@ def write_together(writes: list[tuple[Callable[..., Any], dict[str, Any]]]) -> N
 
     Each entry is a service function of `can_write_together` and its keyword arguments. The
     result is what calling them one by one would store, in far fewer queries.
+
+    An item first seen being added, and a usage report, are taken for new without looking them
+    up (a busy worker's batch would otherwise look up thousands of rows that are never there):
+    if one was stored already (a replayed event), its unique index refuses the insert, and the
+    writes are applied again, looking every one up first.
     """
+    try:
+        with transaction.atomic():
+            _apply_together(writes, look_up_new=False)
+    except IntegrityError:
+        with transaction.atomic(savepoint=False):
+            _apply_together(writes, look_up_new=True)
+
+
+def _apply_together(writes: list[tuple[Callable[..., Any], dict[str, Any]]], *, look_up_new: bool) -> None:
     conversation_ids = {kwargs["conversation_id"] for _, kwargs in writes}
-    item_ids = {(kwargs["conversation_id"], kwargs["item_id"]) for _, kwargs in writes if "item_id" in kwargs}
+    item_ids: set[tuple[ConversationId, str]] = set()
+    new_item_ids: set[tuple[ConversationId, str]] = set()
+    for write, kwargs in writes:
+        if "item_id" not in kwargs:
+            continue
+        key = kwargs["conversation_id"], kwargs["item_id"]
+        if key not in item_ids and key not in new_item_ids:
+            new = write is message_add and not look_up_new
+            (new_item_ids if new else item_ids).add(key)
     upstream_ids = {
         (kwargs["conversation_id"], kwargs["upstream_id"]) for _, kwargs in writes if "upstream_id" in kwargs
     }
-    with transaction.atomic(savepoint=False):
-        batch = ConversationWrites(conversation_ids, item_ids=item_ids, upstream_ids=upstream_ids)
-        for write, kwargs in writes:
-            _TOGETHER[write](batch, **kwargs)
-        batch.save(with_ids=False)  # nothing is returned
+    batch = ConversationWrites(
+        conversation_ids,
+        item_ids=item_ids,
+        upstream_ids=upstream_ids if look_up_new else (),
+        new_item_ids=new_item_ids,
+        new_upstream_ids=() if look_up_new else upstream_ids,
+    )
+    for write, kwargs in writes:
+        _TOGETHER[write](batch, **kwargs)
+    batch.save(with_ids=False)  # nothing is returned
 
 
 def _write_one(method: Callable[..., Any], conversation_id: ConversationId, **kwargs: Any) -> Any:

@@ -115,11 +115,15 @@ class ConversationWrites:
         *,
         item_ids: Iterable[tuple[ConversationId, str]] = (),
         upstream_ids: Iterable[tuple[ConversationId, str]] = (),
+        new_item_ids: Iterable[tuple[ConversationId, str]] = (),
+        new_upstream_ids: Iterable[tuple[ConversationId, str]] = (),
     ) -> None:
         """Lock the conversations and read the turns and usage reports these writes will touch.
 
         Raises Conversation.DoesNotExist when one of the conversations is gone. Items or reports
-        not named here are read when a write first needs them.
+        not named here are read when a write first needs them; those named as new are taken for
+        not stored without looking (should one be, its unique index refuses the insert:
+        IntegrityError in `save()`).
         """
         ids = {_key(c) for c in conversation_ids}
         self._conversations: dict[Key, dict[str, Any]] = _lock(ids)
@@ -136,8 +140,11 @@ class ConversationWrites:
         self._next_position: dict[Key, int] = {}
         self._usages: list[Row] = []
         self._load_messages({(_key(c), item) for c, item in item_ids})
+        for c, item in new_item_ids:
+            self._messages.setdefault((_key(c), item), None)
         self._usage_checked = {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in upstream_ids}
         self._usage_ids = set(_stored(Usage, "upstream_id", self._usage_checked))
+        self._usage_checked |= {(_key(c), u[:UPSTREAM_ID_MAX]) for c, u in new_upstream_ids}
 
     # --- Turns ------------------------------------------------------------------------------------
 
@@ -361,8 +368,10 @@ class ConversationWrites:
 
     def _take_position(self, conversation_id: Key) -> int:
         if conversation_id not in self._next_position:
-            # Every conversation of the batch at once: the others will likely append too.
-            unknown = self._conversations.keys() - self._next_position.keys()
+            # At once, every conversation of the batch with an item not stored yet: the others
+            # will likely append too.
+            unknown = {key for (key, _), row in self._messages.items() if row is None}
+            unknown = (unknown | {conversation_id}) - self._next_position.keys()
             last = _last_positions(unknown)
             for key in unknown:
                 self._next_position[key] = last.get(key, 0) + 1

@@ -158,6 +158,33 @@ def test_a_whole_turn_together_takes_a_handful_of_queries() -> None:
     assert len(queries.captured_queries) <= 7
 
 
+def test_items_first_added_and_usage_reports_are_not_looked_up_in_a_batch() -> None:
+    conversation = fresh_conversation()
+    writes = with_id(conversation, SCENARIOS["a full voice turn"])
+
+    with CaptureQueriesContext(connection) as queries:
+        services.write_together(writes)
+
+    selects = [q["sql"] for q in queries.captured_queries if q["sql"].lstrip().upper().startswith("SELECT")]
+    assert not [sql for sql in selects if "item_id" in sql or "upstream_id" in sql]
+    assert len(stored(conversation)["messages"]) == 2
+
+
+def test_a_replayed_item_and_report_in_a_later_batch_are_stored_once() -> None:
+    conversation = fresh_conversation()
+    services.write_together(with_id(conversation, [add("u1"), usage("r1")]))
+    replayed = [add("u1"), complete("u1", "user", "hello"), usage("r1"), usage("r2"), add("a1", "assistant")]
+
+    services.write_together(with_id(conversation, replayed))
+
+    one_by_one = fresh_conversation()
+    for write, kwargs in with_id(one_by_one, [add("u1"), usage("r1"), *replayed]):
+        write(**kwargs)
+    assert stored(conversation) == stored(one_by_one)
+    assert [m[1] for m in stored(conversation)["messages"]] == ["u1", "a1"]
+    assert conversation.usages.count() == 2
+
+
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_writes_split_over_two_batches_store_what_one_batch_would(name: str) -> None:
     # As real turns come: a turn completed in a batch after the one that added it.
@@ -304,7 +331,9 @@ def test_conversations_beyond_one_querys_parameter_limit_are_locked_and_continue
     # Every conversation was locked and continued though each query names at most two.
     assert [stored(c) for c in together] == [stored(c) for c in one_by_one]
     by_ids = [q["sql"] for q in queries.captured_queries if " IN (" in q["sql"]]
-    assert len(by_ids) == 2 * math.ceil(len(names) / 2)  # the locking reads and the last positions
+    # The locking reads, and the last positions of the conversations that add turns.
+    adding = [n for n in names if any("item_id" in kwargs for _, kwargs in SCENARIOS[n])]
+    assert len(by_ids) == math.ceil(len(names) / 2) + math.ceil(len(adding) / 2)
 
 
 def test_stored_turns_are_found_by_conversation_and_item_together() -> None:
