@@ -114,6 +114,23 @@ def test_defaults_are_sqlite_the_in_memory_layer_and_the_simulator() -> None:
     assert out == "django.db.backends.sqlite3 channels.layers.InMemoryChannelLayer simulator False"
 
 
+def test_sqlite_connections_use_wal_and_keep_temporary_data_in_memory(tmp_path: Path) -> None:
+    code = (
+        "import django; django.setup(); from django.db import connection; c = connection.cursor();"
+        " print([c.execute(f'PRAGMA {p}').fetchone()[0] for p in"
+        " ('journal_mode', 'synchronous', 'temp_store')])"
+    )
+    result = _run(
+        ["-c", code],
+        DJANGO_SETTINGS_MODULE="voiceproject.settings",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        **PRODUCTION_ENV,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['wal', 1, 2]"  # NORMAL, MEMORY
+
+
 def test_redis_url_selects_the_redis_channel_layer() -> None:
     out = _settings_value(
         "settings.CHANNEL_LAYERS['default']['BACKEND'],"
