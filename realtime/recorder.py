@@ -66,12 +66,16 @@ class Recorder:
         self._unwritten = 0
         self._written = asyncio.Event()
         self._written.set()
+        self._writer: Writer | None = None  # its event loop's, found at the first write
 
     def put(self, write: Callable[..., Any], /, **kwargs: Any) -> None:
         """Queue a service call; never blocks."""
+        if self._unwritten == 0:
+            self._written.clear()
         self._unwritten += 1
-        self._written.clear()
-        _writer().submit(self, (write, kwargs))
+        if self._writer is None:
+            self._writer = _writer()
+        self._writer.submit(self, (write, kwargs))
 
     async def drain(self) -> None:
         """Wait until everything queued so far is written (or given up), without lingering."""
@@ -85,7 +89,7 @@ class Recorder:
         """
         if self._written.is_set():
             return
-        writer = _writer()
+        writer = self._writer or _writer()
         if hurry:
             writer.hurry(+1)
         try:
