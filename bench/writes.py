@@ -36,12 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    from voiceproject.garbage import tune_for_worker
+
     call_command("migrate", verbosity=0)
     writes = turn_writes()
+    tune_for_worker(settings.WORKER_GC_THRESHOLD)  # the collector as a worker has it (voiceproject/asgi.py)
     result: dict[str, Any] = {"database": connection.vendor}
     modes = (("each_write", 0, False), ("turn", 1, False), ("sessions", SESSIONS, False))
     for name, per_batch, spread in (*modes, ("spread", SESSIONS, True)):

@@ -33,13 +33,16 @@ class TokenCounts(NamedTuple):
         return dict(zip(self._fields, self, strict=True))
 
 
-def _count(mapping: Any, key: str) -> int:
-    """A non-negative integer from a payload, treating missing, null or malformed values as 0."""
+_DETAIL_KINDS = ("text_tokens", "audio_tokens", "image_tokens")
+_TOTALS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+def _counts(mapping: Any, keys: tuple[str, ...]) -> list[int]:
+    """Non-negative integers from a payload, a missing, null or malformed value as 0."""
     if not isinstance(mapping, dict):
-        return 0
-    value = mapping.get(key)
+        return [0] * len(keys)
     # type() rather than isinstance(): a bool is an int, and must not count as one.
-    return value if type(value) is int and value >= 0 else 0
+    return [value if type(value := mapping.get(key)) is int and value >= 0 else 0 for key in keys]
 
 
 def token_counts(usage: dict[str, Any]) -> TokenCounts:
@@ -47,38 +50,44 @@ def token_counts(usage: dict[str, Any]) -> TokenCounts:
     inp = usage.get("input_token_details")
     cached = inp.get("cached_tokens_details") if isinstance(inp, dict) else None
     out = usage.get("output_token_details")
-    input_text = _count(inp, "text_tokens")
-    input_audio = _count(inp, "audio_tokens")
-    input_image = _count(inp, "image_tokens")
+    input_text, input_audio, input_image = _counts(inp, _DETAIL_KINDS)
+    cached_text, cached_audio, cached_image = _counts(cached, _DETAIL_KINDS)
+    input_tokens, output_tokens, total_tokens = _counts(usage, _TOTALS)
     if isinstance(out, dict):
-        output_text, output_audio = _count(out, "text_tokens"), _count(out, "audio_tokens")
+        output_text, output_audio, _ = _counts(out, _DETAIL_KINDS)
     else:
         # Transcription usage has no output breakdown: a speech-to-text model outputs only text.
-        output_text, output_audio = _count(usage, "output_tokens"), 0
-    input_tokens = _count(usage, "input_tokens") or input_text + input_audio + input_image
-    output_tokens = _count(usage, "output_tokens") or output_text + output_audio
+        output_text, output_audio = output_tokens, 0
+    input_tokens = input_tokens or input_text + input_audio + input_image
+    output_tokens = output_tokens or output_text + output_audio
     return TokenCounts(
         input_text,
         input_audio,
         input_image,
-        _count(cached, "text_tokens"),
-        _count(cached, "audio_tokens"),
-        _count(cached, "image_tokens"),
+        cached_text,
+        cached_audio,
+        cached_image,
         output_text,
         output_audio,
         input_tokens,
         output_tokens,
-        _count(usage, "total_tokens") or input_tokens + output_tokens,
+        total_tokens or input_tokens + output_tokens,
     )
 
 
 def price_for(model: str) -> dict[str, Decimal] | None:
     """USD per 1M tokens by kind for a model, or None when the model has no known price."""
+    prices = _prices(model)
+    return None if prices is None else dict(prices)
+
+
+def _prices(model: str) -> dict[str, Decimal] | None:
+    """`price_for`, shared: not to be changed."""
     name = settings.REALTIME_PRICE_ALIASES.get(model, model)
     table = settings.REALTIME_PRICES.get(name)
     if table is None:
         return None
-    return dict(_decimal_prices(tuple(table.items())))
+    return _decimal_prices(tuple(table.items()))
 
 
 @lru_cache(maxsize=64)
@@ -93,7 +102,7 @@ def usage_cost(model: str, tokens: TokenCounts) -> Decimal | None:
     Cached tokens are billed at the cached rate and the rest of the input at the full rate.
     Returns None for an unknown model, and for image tokens on a model without an image price.
     """
-    price = price_for(model)
+    price = _prices(model)
     if price is None:
         return None
     if (tokens.input_image_tokens or tokens.cached_image_tokens) and "image_in" not in price:
