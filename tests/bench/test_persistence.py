@@ -91,7 +91,7 @@ def test_the_report_judges_persistence_by_the_median_pair_not_by_the_drifting_se
     rows = [{"cpu_on": 0.5, "cpu_off": 0.47, "ok_on": True, "ok_off": True}] * 3
     row = _persistence_row(_results({"sessions": 325, "pairs": rows, **persistence.summarize(rows)}))
 
-    assert "6% of the server's CPU at 325 sessions" in row
+    assert "6.0% of the server's CPU at 325 sessions" in row
     assert "625 vs 450" in row
     assert row.endswith("| yes |")
 
@@ -120,7 +120,7 @@ def test_the_report_gives_each_turn_rate_its_own_row() -> None:
     assert "every 2 s" in rows[0]
     assert rows[0].endswith("| no |")
     assert "every 6 s" in rows[1]
-    assert "4% of the server's CPU" in rows[1]
+    assert "4.0% of the server's CPU" in rows[1]
     assert rows[1].endswith("| yes |")
 
 
@@ -154,3 +154,12 @@ def test_pairs_measured_before_threads_were_timed_still_give_a_cost() -> None:
     assert result["cost"] == pytest.approx(0.06)
     assert result["other_threads_cost"] is None
     assert "database thread" not in _persistence_row(_results({"sessions": 325, "pairs": rows, **result}))
+
+
+def test_a_median_just_over_the_target_is_shown_to_a_tenth_of_a_point_and_not_met() -> None:
+    rows = [{"cpu_on": 0.5, "cpu_off": 0.448, "ok_on": True, "ok_off": True}] * 3
+
+    row = _persistence_row(_results({"sessions": 400, "pairs": rows, **persistence.summarize(rows)}))
+
+    assert "10.4% of the server's CPU" in row
+    assert row.endswith("| no |")
