@@ -114,11 +114,11 @@ def test_defaults_are_sqlite_the_in_memory_layer_and_the_simulator() -> None:
     assert out == "django.db.backends.sqlite3 channels.layers.InMemoryChannelLayer simulator False"
 
 
-def test_sqlite_connections_use_wal_and_keep_temporary_data_in_memory(tmp_path: Path) -> None:
+def test_sqlite_connections_use_a_large_wal_and_keep_temporary_data_in_memory(tmp_path: Path) -> None:
     code = (
         "import django; django.setup(); from django.db import connection; c = connection.cursor();"
         " print([c.execute(f'PRAGMA {p}').fetchone()[0] for p in"
-        " ('journal_mode', 'synchronous', 'temp_store')])"
+        " ('journal_mode', 'synchronous', 'temp_store', 'wal_autocheckpoint')])"
     )
     result = _run(
         ["-c", code],
@@ -128,7 +128,7 @@ def test_sqlite_connections_use_wal_and_keep_temporary_data_in_memory(tmp_path: 
     )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "['wal', 1, 2]"  # NORMAL, MEMORY
+    assert result.stdout.strip() == "['wal', 1, 2, 10000]"  # NORMAL, MEMORY
 
 
 def test_redis_url_selects_the_redis_channel_layer() -> None:
