@@ -163,3 +163,16 @@ def test_a_median_just_over_the_target_is_shown_to_a_tenth_of_a_point_and_not_me
 
     assert "10.4% of the server's CPU" in row
     assert row.endswith("| no |")
+
+
+def test_a_median_near_the_target_says_another_run_may_fall_on_either_side() -> None:
+    rows = [
+        {"cpu_on": 0.5, "cpu_off": off, "ok_on": True, "ok_off": True, "p99_on": 4.0, "p99_off": 3.0}
+        for off in (0.47, 0.455, 0.44)
+    ]
+    results = _results({"sessions": 400, "pairs": rows, **persistence.summarize(rows)})
+
+    text = " ".join(report._paired_lines(results))
+
+    assert "storing took 9.0% of the server's CPU" in text
+    assert "single pairs took 6% to 12%, so another run may fall on either side of it" in text
