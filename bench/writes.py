@@ -10,6 +10,7 @@ and when, as in a real conversation and the stand-in's turns, a turn's writes co
 moments (the user's and the answer's turns added when the user stops; the user's transcript with
 its usage; the answer completed with its usage) and each transaction holds one such part of a
 turn of each of 25 sessions: a turn completed then is one stored already, read and updated.
+Conversation ids go as text, as the relay passes them, and the collector has a worker's settings.
 
 python -m bench.writes --database sqlite:///bench/results/writes.sqlite3 [--turns 300]
 """

@@ -82,7 +82,7 @@ def price_for(model: str) -> dict[str, Decimal] | None:
 
 
 def _prices(model: str) -> dict[str, Decimal] | None:
-    """`price_for`, shared: not to be changed."""
+    """The prices of `price_for` as one dict shared by every caller: to be read, never changed."""
     name = settings.REALTIME_PRICE_ALIASES.get(model, model)
     table = settings.REALTIME_PRICES.get(name)
     if table is None:
