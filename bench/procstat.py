@@ -10,16 +10,18 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU seconds of every thread of the process so far."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
 
 
 def main_thread_cpu_seconds(pid: int) -> float:
     """User plus system CPU seconds of the process's main thread (the event loop's) so far."""
-    stat = Path(f"/proc/{pid}/task/{pid}/stat").read_text()
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def _stat_cpu_seconds(path: Path) -> float:
+    stat = path.read_text()
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
 def rss_bytes(pid: int) -> int:
