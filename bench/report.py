@@ -530,7 +530,7 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   looking each up first. SQLite keeps temporary data in memory (`temp_store`): each",
         "   statement's undo pages went to a temporary file, a third of the writes to files; and",
         "   copies its WAL back every 10,000 pages, not 1,000, as batches change the same pages",
-        "   (each conversation's end of each index) again and again (6-8% less CPU per turn with",
+        "   (each conversation's end of each index) again and again (about 7% less CPU per turn with",
         "   400 sessions' turns on a 50 MB database).",
         "   `bench/writes.py` also collects garbage as a worker does. Spread turns went from",
         "   0.42-0.44 ms to 0.27-0.31 ms, and the server's database thread at 300 sessions, a turn",

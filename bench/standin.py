@@ -79,6 +79,11 @@ def _session(session_id: str) -> dict[str, Any]:
     }
 
 
+def _message(item_id: str, role: str, status: str, content: list[dict[str, Any]]) -> dict[str, Any]:
+    """A GA conversation item of type message."""
+    return {"id": item_id, "type": "message", "status": status, "role": role, "content": content}
+
+
 class EchoSession:
     """One upstream connection."""
 
@@ -170,20 +175,8 @@ class EchoSession:
         self.stage = ANSWERING
         self.answer_received = 0
         self.words = []
-        user = {
-            "id": self.user_item_id,
-            "type": "message",
-            "status": "completed",
-            "role": "user",
-            "content": [{"type": "input_audio", "transcript": None}],
-        }
-        assistant = {
-            "id": self.item_id,
-            "type": "message",
-            "status": "in_progress",
-            "role": "assistant",
-            "content": [],
-        }
+        user = _message(self.user_item_id, "user", "completed", [{"type": "input_audio", "transcript": None}])
+        assistant = _message(self.item_id, "assistant", "in_progress", [])
         for event in (
             {"type": "input_audio_buffer.speech_stopped", "audio_end_ms": 0, "item_id": self.user_item_id},
             {"type": "input_audio_buffer.committed", "previous_item_id": None, "item_id": self.user_item_id},
@@ -231,13 +224,9 @@ class EchoSession:
     async def _answer_ends(self) -> None:
         """The answer's parts close, then response.done with its usage."""
         text = "".join(self.words)
-        item = {
-            "id": self.item_id,
-            "type": "message",
-            "status": "completed",
-            "role": "assistant",
-            "content": [{"type": "output_audio", "transcript": text}],
-        }
+        item = _message(
+            self.item_id, "assistant", "completed", [{"type": "output_audio", "transcript": text}]
+        )
         for event in (
             {"type": "response.output_audio.done", **self._part()},
             {"type": "response.output_audio_transcript.done", **self._part(), "transcript": text},

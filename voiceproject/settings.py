@@ -92,10 +92,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # concurrent transactions wait instead of failing with "database is locked". Temporary data
     # in memory: each statement of a batch's transaction keeps the pages it changes to undo
     # itself should it fail, by default in a temporary file (in bench/writes.py a third of the
-    # writes to files, and 5-15% of the CPU per stored turn). The WAL is copied back into the
+    # writes to files, and 4-15% of the CPU per stored turn). The WAL is copied back into the
     # database every 10,000 pages (about 40 MB) instead of 1,000: a busy worker's batches change
     # the same pages (each conversation's end of each index) again and again, and each copy
-    # writes them once (bench/writes.py, 400 sessions' turns on a 50 MB database: 6-8% less
+    # writes them once (bench/writes.py, 400 sessions' turns on a 50 MB database: about 7% less
     # CPU per turn).
     DATABASES["default"]["OPTIONS"] = {
         "init_command": (
