@@ -195,8 +195,7 @@ class Bench:
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "logs").mkdir(exist_ok=True)
         db = self.out / "bench.sqlite3"
-        for path in (db, db.with_name(db.name + "-journal")):
-            path.unlink(missing_ok=True)
+        remove_database(db)
         self.env = {
             **os.environ,
             "ENV_FILE": str(self.out / "no.env"),  # a developer's .env must not change the bench
@@ -294,8 +293,7 @@ class Bench:
     def measure_writes(self, turns: int) -> dict[str, Any]:
         """The recorder's CPU cost per full turn, alone on the app's core (bench.writes)."""
         db = self.out / "writes.sqlite3"
-        for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
-            path.unlink(missing_ok=True)
+        remove_database(db)
         self.log("timing the recorder's writes per turn")
         command = [PY, "-m", "bench.writes", "--database", f"sqlite:///{db}", "--turns", str(turns)]
         process = self.spawn(APP_CORE, command, env=self.env, stdout=subprocess.PIPE, text=True)
@@ -556,6 +554,13 @@ def histogram(values_ms: np.ndarray) -> dict[str, list[float]]:
     edges = np.geomspace(0.05, 5000, 61)
     counts, _ = np.histogram(np.clip(values_ms, 0.05, 5000), bins=edges)
     return {"edges_ms": [round(e, 4) for e in edges.tolist()], "counts": counts.tolist()}
+
+
+def remove_database(db: Path) -> None:
+    """Remove a SQLite database with its journal files: a new file beside an old run's write-ahead
+    log and shared memory is refused as a disk I/O error."""
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        db.with_name(db.name + suffix).unlink(missing_ok=True)
 
 
 def free_port() -> int:
