@@ -24,6 +24,7 @@ import random
 import struct
 import sys
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,14 +33,15 @@ import numpy as np
 import orjson
 import uvloop
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosedOK
 
 HEADER = struct.Struct("<IIqH")  # sequence, session, send time (perf_counter_ns), magic
 HEADER_BYTES = 18  # a multiple of 3, so its base64 can be spliced in front of the body's
 MAGIC = 0xBE4C
 PCM_BYTES_PER_MS = 48
-APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"'
-DELTA_PREFIX = '{"type":"response.output_audio.delta"'
-DELTA_FIELD = '"delta":"'
+APPEND_PREFIX = b'{"type":"input_audio_buffer.append","audio":"'
+DELTA_PREFIX = b'{"type":"response.output_audio.delta"'
+DELTA_FIELD = b'"delta":"'
 HEADER_B64 = HEADER_BYTES * 4 // 3
 TARGETS = ("app", "bare", "direct")
 
@@ -87,7 +89,7 @@ class Run:
     measured_from: int  # the first measured frame's sequence number
     measured_to: int  # one past the last
     body: bytes
-    body_b64: str
+    body_b64: bytes
     rtt_us: list[int] = field(default_factory=list)
     # (send time in ms since the first frame, round trip in µs) of every returned frame
     timeline: list[tuple[int, int]] = field(default_factory=list)
@@ -97,10 +99,12 @@ class Run:
     sessions: list[Session] = field(default_factory=list)
     returned: set[tuple[int, int]] = field(default_factory=set)
 
-    def frame(self, seq: int, session: int) -> bytes | str:
+    def frame(self, seq: int, session: int) -> bytes:
+        """The next frame: binary PCM to a relay; to the stand-in, GA's append event, as the bytes
+        of a text frame (see `stream`)."""
         header = HEADER.pack(seq, session, time.perf_counter_ns(), MAGIC)
         if self.target == "direct":
-            return APPEND_PREFIX + base64.b64encode(header).decode() + self.body_b64 + '"}'
+            return APPEND_PREFIX + base64.b64encode(header) + self.body_b64 + b'"}'
         return header + self.body
 
     def on_echo(self, header: bytes) -> None:
@@ -151,8 +155,8 @@ async def receive(run: Run, session: Session) -> None:
     if ws is None:
         return
     try:
-        async for message in ws:
-            if isinstance(message, bytes):
+        async for is_text, message in _messages(ws, run.target):
+            if not is_text:
                 run.on_echo(message[:HEADER_BYTES])
             elif message.startswith(DELTA_PREFIX):
                 start = message.index(DELTA_FIELD) + len(DELTA_FIELD)
@@ -170,6 +174,24 @@ async def receive(run: Run, session: Session) -> None:
         session.close_code = ws.close_code
 
 
+async def _messages(ws: ClientConnection, target: str) -> AsyncIterator[tuple[bool, bytes]]:
+    """(whether a text frame, its bytes) of every message the server sends, until a normal close.
+
+    The stand-in sends only text, and of a delta only the first bytes are read, so a direct
+    client takes its messages undecoded: decoding 6 kB of UTF-8 per frame, which a relay's
+    client never does (its audio comes in binary frames), would load the clients' core more in
+    the direct phases than in the relays' and inflate the baseline the relays are measured by.
+    """
+    if target == "direct":
+        try:
+            while True:
+                yield True, await ws.recv(decode=False)
+        except ConnectionClosedOK:
+            return
+    async for message in ws:
+        yield (False, message) if isinstance(message, bytes) else (True, message.encode())
+
+
 async def stream(run: Run, session: Session, start: float, frames: int) -> None:
     """Send `frames` frames on a real-time schedule from `start` (a perf_counter time)."""
     ws = session.ws
@@ -184,7 +206,8 @@ async def stream(run: Run, session: Session, start: float, frames: int) -> None:
         elif run.measured_from <= seq < run.measured_to:
             run.late_sends_us.append(int(-wait * 1e6))
         try:
-            await ws.send(run.frame(seq, session.index))
+            # To the stand-in, the append event's bytes go as a text frame: no str to encode.
+            await ws.send(run.frame(seq, session.index), text=run.target == "direct")
             session.sent += 1
         except Exception:
             session.send_errors += 1
@@ -196,7 +219,7 @@ async def warm_up(args: argparse.Namespace, tokens: list[str]) -> None:
     if args.warm <= 0 or args.target == "direct":
         return
     body = pcm_body(args.frame_ms)
-    run = Run(args.target, args.frame_ms, 0, 0, body, base64.b64encode(body).decode())
+    run = Run(args.target, args.frame_ms, 0, 0, body, base64.b64encode(body))
     run.sessions = [Session(i) for i in range(args.warm)]
     await asyncio.gather(
         *(open_session(run, s, args, tokens[-1 - s.index]) for s in run.sessions), return_exceptions=True
@@ -218,8 +241,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     body = pcm_body(args.frame_ms)
     warm_frames = round(args.warmup_s * 1000 / args.frame_ms)
     measured = round(args.seconds * 1000 / args.frame_ms)
-    run = Run(args.target, args.frame_ms, warm_frames, warm_frames + measured, body, "")
-    run.body_b64 = base64.b64encode(body).decode()
+    run = Run(args.target, args.frame_ms, warm_frames, warm_frames + measured, body, b"")
+    run.body_b64 = base64.b64encode(body)
     run.sessions = [Session(i) for i in range(args.sessions)]
 
     gate = asyncio.Semaphore(args.connect_concurrency)

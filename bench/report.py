@@ -142,6 +142,8 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "- **Round trip** of a frame: from its send to the return of its echo, in the client.",
         "  **direct**: the client speaks GA to the stand-in itself. **Through** a relay: the client",
         "  speaks the browser protocol (docs/protocol.md) to the relay, which speaks GA upstream.",
+        "  A direct client sends and reads its text frames as bytes, so it does not encode and",
+        "  decode 6 kB of UTF-8 per frame, which a relay's client (binary audio) does not either.",
         "- **Added delay** of a frame = its round trip through the relay − the median direct round trip",
         "  measured in the same run with the same number of sessions and frame size (the clients' and",
         "  stand-in's core then does the same work). p50/p99/max are over every measured frame of every",
