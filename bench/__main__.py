@@ -13,11 +13,13 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bench import persistence, profiling, report
 from bench.runner import RESULTS, ROOT, STEP, THRESHOLD_MS, VARIANTS, Bench, can_pin
+from bench.staircase import Staircase
 
 FIXED_VARIANTS = {
     100: [
@@ -103,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.quick:
             share = args.budget_s / len(CAPACITY_VARIANTS)
             for name in CAPACITY_VARIANTS:
-                capacity[name] = search_capacity(bench, name, 100, args, time.monotonic() + share)
+                with Staircase(bench, name, 100, baseline_sessions=args.sessions) as stairs:
+                    deadline = time.monotonic() + share
+                    capacity[name] = search_capacity(bench, name, 100, args, deadline, stairs.step)
             load = persistence.paired_load(capacity)
             if load is not None:
                 paired = persistence.measure_all(bench, load)
@@ -158,14 +162,20 @@ def compare_gc(bench: Bench, sessions: int, seconds: float) -> None:
 
 
 def search_capacity(
-    bench: Bench, name: str, frame_ms: int, args: argparse.Namespace, deadline: float
+    bench: Bench,
+    name: str,
+    frame_ms: int,
+    args: argparse.Namespace,
+    deadline: float,
+    measure: Callable[[int], dict[str, Any]],
 ) -> dict[str, Any]:
     """The most sessions with p99 added delay at or under the threshold and no lost frame.
 
-    Every phase already measured for the variant counts. The first new step is where the fixed
-    load's CPU, scaled up, would fill START_CPU of the core; then the search grows by a quarter
-    until a step fails, and halves the gap (in steps of 25 sessions). Stops early, as a bound,
-    when the deadline (its share of the time budget) has passed.
+    Every phase already measured for the variant counts; `measure` measures it at a new number
+    of sessions (a Staircase's step). The first new step is where the fixed load's CPU, scaled
+    up, would fill START_CPU of the core; then the search grows by a quarter until a step fails,
+    and halves the gap (in steps of 25 sessions). Stops early, as a bound, when the deadline
+    (its share of the time budget) has passed.
     """
     tried: dict[int, bool] = {}
     fixed = [
@@ -182,7 +192,7 @@ def search_capacity(
             if time.monotonic() > deadline:
                 bounded = True
                 break
-            tried[n] = bench.measure(name, n, frame_ms)["ok"]
+            tried[n] = measure(n)["ok"]
         passed = [k for k, ok in tried.items() if ok]
         failed = [k for k, ok in tried.items() if not ok]
         lo = max(passed, default=0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import itertools
 import json
 import math
 import os
@@ -78,6 +79,15 @@ class Session:
     close_code: int | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     reader: asyncio.Task[None] | None = None
+    streamer: asyncio.Task[None] | None = None
+    # The measured frames' sequence numbers, [from, to), and how many of them came back.
+    window_from: int = 0
+    window_to: int = 0
+    window_returned: int = 0
+    stopping: bool = False  # its stream ends before the next frame
+
+    def in_window(self, seq: int) -> bool:
+        return self.window_from <= seq < self.window_to
 
 
 @dataclass
@@ -98,6 +108,8 @@ class Run:
     unknown_frames: int = 0
     sessions: list[Session] = field(default_factory=list)
     returned: set[tuple[int, int]] = field(default_factory=set)
+    # Steps (bench.load_steps) run for minutes: only the window's frames are kept.
+    stepped: bool = False
 
     def frame(self, seq: int, session: int) -> bytes:
         """The next frame: binary PCM to a relay; to the stand-in, GA's append event, as the bytes
@@ -114,11 +126,16 @@ class Run:
             self.unknown_frames += 1
             return
         rtt_us = (now - sent_ns) // 1000
-        if self.measured_from <= seq < self.measured_to:
+        client = self.sessions[session]
+        client.received += 1
+        measured = client.in_window(seq)
+        if measured:
             self.rtt_us.append(rtt_us)
-        self.timeline.append(((sent_ns - self.t0_ns) // 1_000_000, rtt_us))
-        self.returned.add((session, seq))
-        self.sessions[session].received += 1
+            client.window_returned += 1
+        if measured or not self.stepped:
+            self.timeline.append(((sent_ns - self.t0_ns) // 1_000_000, rtt_us))
+        if not self.stepped:
+            self.returned.add((session, seq))
 
 
 async def open_session(run: Run, session: Session, args: argparse.Namespace, token: str | None) -> None:
@@ -192,25 +209,29 @@ async def _messages(ws: ClientConnection, target: str) -> AsyncIterator[tuple[bo
         yield (False, message) if isinstance(message, bytes) else (True, message.encode())
 
 
-async def stream(run: Run, session: Session, start: float, frames: int) -> None:
-    """Send `frames` frames on a real-time schedule from `start` (a perf_counter time)."""
+async def stream(run: Run, session: Session, start: float, frames: int | None) -> None:
+    """Send `frames` frames (None: until the session is stopping) on a real-time schedule from
+    `start` (a perf_counter time)."""
     ws = session.ws
     if ws is None:
         return
     period = run.frame_ms / 1000
-    for seq in range(frames):
+    for seq in range(frames) if frames is not None else itertools.count():
         due = start + seq * period
         wait = due - time.perf_counter()
         if wait > 0:
             await asyncio.sleep(wait)
-        elif run.measured_from <= seq < run.measured_to:
+        elif session.in_window(seq):
             run.late_sends_us.append(int(-wait * 1e6))
+        if session.stopping:
+            return
         try:
             # To the stand-in, the append event's bytes go as a text frame: no str to encode.
             await ws.send(run.frame(seq, session.index), text=run.target == "direct")
             session.sent += 1
         except Exception:
-            session.send_errors += 1
+            if not session.stopping:  # closing it ourselves mid-send is no error
+                session.send_errors += 1
             return
 
 
@@ -243,7 +264,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     measured = round(args.seconds * 1000 / args.frame_ms)
     run = Run(args.target, args.frame_ms, warm_frames, warm_frames + measured, body, b"")
     run.body_b64 = base64.b64encode(body)
-    run.sessions = [Session(i) for i in range(args.sessions)]
+    run.sessions = [
+        Session(i, window_from=warm_frames, window_to=warm_frames + measured) for i in range(args.sessions)
+    ]
 
     gate = asyncio.Semaphore(args.connect_concurrency)
     connect_failures: list[str] = []

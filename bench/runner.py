@@ -375,7 +375,7 @@ class Bench:
             port = free_port()
             server = self.start_server(variant, port, f"{variant.name}-{sessions}-{frame_ms}")
             server_pid = server.pid
-            url = f"ws://127.0.0.1:{port}/" + ("v1/realtime" if variant.target == "direct" else "ws/voice/")
+            url = self.client_url(variant, port)
         else:
             url = self.upstream_url(variant)
         try:
@@ -383,6 +383,16 @@ class Bench:
         finally:
             if server is not None:
                 self.stop_server(server)
+        return self.record(tag, variant, result, baseline)
+
+    @staticmethod
+    def client_url(variant: Variant, port: int) -> str:
+        return f"ws://127.0.0.1:{port}/" + ("v1/realtime" if variant.target == "direct" else "ws/voice/")
+
+    def record(
+        self, tag: str, variant: Variant, result: dict[str, Any], baseline: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Summarize a load's result against its baseline, keep it and log it."""
         result.update(variant=variant.name, label=variant.label, server=variant.server)
         summarize(result, baseline)
         self.phases.append(result)
@@ -403,19 +413,16 @@ class Bench:
         )
         return result
 
-    def run_load(
-        self, variant: Variant, url: str, sessions: int, frame_ms: int, server_pid: int
-    ) -> dict[str, Any]:
-        command = [
+    def load_command(self, module: str, variant: Variant, url: str, frame_ms: int) -> list[str]:
+        """The clients' command line (bench.load or bench.load_steps), measuring `self.seconds`."""
+        return [
             PY,
             "-m",
-            "bench.load",
+            module,
             "--target",
             variant.target,
             "--url",
             url,
-            "--sessions",
-            str(sessions),
             "--frame-ms",
             str(frame_ms),
             "--seconds",
@@ -423,10 +430,32 @@ class Bench:
             "--tokens-file",
             str(self.tokens_file),
         ]
+
+    def run_load(
+        self, variant: Variant, url: str, sessions: int, frame_ms: int, server_pid: int
+    ) -> dict[str, Any]:
+        command = [*self.load_command("bench.load", variant, url, frame_ms), "--sessions", str(sessions)]
         load = self.spawn(
             LOAD_CORE, command, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         marks: dict[str, Any] = {}
+        try:
+            result = self.read_load(load, server_pid, marks, reply="go")
+        finally:
+            load.wait()
+        if result is None:
+            self.log(f"  the load of {variant.name} ended without a result (exit {load.returncode})")
+            return failed_load(variant, sessions, frame_ms)
+        return self.complete(result, marks, server_pid, sessions)
+
+    def read_load(
+        self, load: subprocess.Popen[str], server_pid: int, marks: dict[str, Any], reply: str
+    ) -> dict[str, Any] | None:
+        """Follow the load's lines up to its next result (None: it ended without one).
+
+        On `warm` it notes the server's memory and answers `reply`; on `start` and `end` it
+        notes the time, each core's busy time and the processes' CPU in `marks`.
+        """
         standin_pid = self.standin.pid if self.standin else 0
         if load.stdin is None or load.stdout is None:
             raise RuntimeError("no pipes to the load")
@@ -436,7 +465,7 @@ class Bench:
                 time.sleep(0.5)  # let the server finish the warm-up sessions' ends
                 if server_pid:
                     marks["rss_base"] = procstat.rss_bytes(server_pid)
-                load.stdin.write("go\n")
+                load.stdin.write(reply + "\n")
                 load.stdin.flush()
             elif word in ("start", "end"):
                 marks[f"t_{word}"] = time.monotonic()
@@ -452,16 +481,17 @@ class Bench:
                 try:
                     result: dict[str, Any] = json.loads(word)
                 except json.JSONDecodeError:
-                    load.wait()
                     raise UnreadableResult(
-                        f"the load's result line ended after {len(word)} characters (exit {load.returncode})"
+                        f"the load's result line ended after {len(word)} characters"
                     ) from None
-                break
-        else:
-            load.wait()
-            self.log(f"  the load of {variant.name} ended without a result (exit {load.returncode})")
-            return failed_load(variant, sessions, frame_ms)
-        load.wait()
+                return result
+        return None
+
+    @staticmethod
+    def complete(
+        result: dict[str, Any], marks: dict[str, Any], server_pid: int, sessions: int
+    ) -> dict[str, Any]:
+        """The processes' CPU and the server's memory over the window, from the marks."""
         window = marks["t_end"] - marks["t_start"]
         result["measured_s"] = window
         result["standin_cpu_util"] = (marks["standin_cpu_end"] - marks["standin_cpu_start"]) / window

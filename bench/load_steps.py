@@ -1,0 +1,243 @@
+"""A staircase of loads on one server: the clients of bench.load, grown or shrunk step by step.
+
+A capacity search measures one server at many loads. Starting a fresh server and connecting
+every session again for each load spent most of a phase's time outside its measured window;
+here one client process keeps its sessions streaming, and each step only opens or closes the
+difference. The parent (bench.runner.Staircase) writes a number of sessions on stdin for each
+step; the process then
+
+1. closes sessions (the newest first) or opens new ones, which start streaming at a random
+   point of the frame period, as independent users would, and prints `ready`;
+2. waits `--warmup-s`, then until the server has caught up (see `Stairs.caught_up`), for at
+   most `--catch-up-s`;
+3. prints `start`, measures `--seconds`, prints `end`, waits up to `--drain-s` for the window's
+   last echoes and prints the step's result as one line of JSON, in bench.load's fields.
+
+Sessions that the server closed are dropped at the next step and replaced. An empty line or
+`quit` ends the process.
+
+    python -m bench.load_steps --target app --url ws://127.0.0.1:8000/ws/voice/ --tokens-file t.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import uvloop
+
+from bench.load import (
+    TARGETS,
+    Run,
+    Session,
+    _deflated,
+    _say,
+    open_session,
+    pcm_body,
+    stream,
+    timeline,
+    warm_up,
+)
+
+NEVER = 2**62  # a window's end before the step's window closes
+
+
+class Stairs:
+    """The sessions streaming now, and the steps measured on them."""
+
+    def __init__(self, args: argparse.Namespace, tokens: list[str]) -> None:
+        self.args = args
+        self.tokens = tokens
+        body = pcm_body(args.frame_ms)
+        self.run = Run(args.target, args.frame_ms, 0, 0, body, base64.b64encode(body), stepped=True)
+        self.active: list[Session] = []
+        self.retired: set[int] = set()  # sessions closed on purpose, whose errors do not count
+        self.rng = random.Random(args.seed)  # noqa: S311 (not for security)
+        self.run.t0_ns = time.perf_counter_ns()
+
+    def token(self, index: int) -> str | None:
+        # More sessions than users over a long search (closed ones are not reused): a user may
+        # then hold two, which the bench's per-user limit allows.
+        return self.tokens[index % len(self.tokens)] if self.tokens else None
+
+    async def resize(self, sessions: int) -> list[str]:
+        """Close or open sessions until `sessions` stream; the connect failures."""
+        alive = [s for s in self.active if _streaming(s)]
+        dropped = [s for s in self.active if not _streaming(s)]
+        extra = alive[sessions:]
+        self.active = alive[:sessions]
+        self.retired.update(s.index for s in extra)
+        await asyncio.gather(*(_stop(s) for s in extra + dropped))
+        new = [Session(len(self.run.sessions) + i) for i in range(sessions - len(self.active))]
+        self.run.sessions.extend(new)
+        gate = asyncio.Semaphore(self.args.connect_concurrency)
+        failures: list[str] = []
+
+        async def opened(session: Session) -> None:
+            async with gate:
+                try:
+                    await open_session(self.run, session, self.args, self.token(session.index))
+                except Exception as exc:
+                    failures.append(f"{type(exc).__name__}: {exc}"[:200])
+                    self.retired.add(session.index)
+                    await _stop(session)
+                    session.ws = None
+
+        await asyncio.gather(*(opened(s) for s in new))
+        period = self.args.frame_ms / 1000
+        begin = time.perf_counter() + 0.05
+        for session in new:
+            if session.ws is not None:
+                start = begin + self.rng.random() * period
+                session.streamer = asyncio.create_task(stream(self.run, session, start, None))
+                self.active.append(session)
+        return failures
+
+    def caught_up(self) -> bool:
+        """No more frames in flight than a quarter of a frame per session: a server keeping up
+        echoes each frame within a few ms, so in flight are a few hundredths of a frame each."""
+        return sum(s.sent - s.received for s in self.active) <= len(self.active) / 4
+
+    async def step(self, sessions: int) -> dict[str, Any]:
+        args, run = self.args, self.run
+        errors_before = [len(s.server_errors) for s in run.sessions]
+        sends_before = [s.send_errors for s in run.sessions]
+        t_connect = time.perf_counter()
+        failures = await self.resize(sessions)
+        connect_s = time.perf_counter() - t_connect
+        _say("ready")
+        await asyncio.sleep(args.warmup_s)
+        settle_until = time.perf_counter() + args.catch_up_s
+        while not self.caught_up() and time.perf_counter() < settle_until:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        caught_up = self.caught_up()
+
+        run.rtt_us, run.timeline, run.late_sends_us, run.unknown_frames = [], [], [], 0
+        for s in self.active:
+            s.window_from, s.window_to, s.window_returned = s.sent, NEVER, 0
+        _say("start")
+        window0, cpu0 = time.perf_counter(), time.process_time()
+        await asyncio.sleep(args.seconds)
+        for s in self.active:
+            s.window_to = s.sent
+        window_s, load_cpu_s = time.perf_counter() - window0, time.process_time() - cpu0
+        _say("end")
+
+        expected = sum(s.window_to - s.window_from for s in self.active)
+        deadline = time.perf_counter() + args.drain_s
+        while sum(s.window_returned for s in self.active) < expected and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        returned = sum(s.window_returned for s in self.active)
+        # What the sessions closed on purpose saw while closing is no error of this load.
+        counted = [s for s in run.sessions if s.index not in self.retired]
+        new_errors = _errors_since(counted, errors_before)
+        send_errors = sum(s.send_errors - _at(sends_before, s.index) for s in counted)
+        return {
+            "target": args.target,
+            "sessions": sessions,
+            "frame_ms": args.frame_ms,
+            "stepped": True,
+            "window_s": window_s,
+            "connect_s": connect_s,
+            "caught_up": caught_up,
+            "connected": len(self.active),
+            "connect_failures": failures[:5],
+            "connect_failure_count": len(failures),
+            "frames_expected": expected,
+            "frames_measured": len(run.rtt_us),
+            "frames_lost": expected - returned,
+            "send_errors": send_errors,
+            "server_errors": sorted(set(new_errors))[:10],
+            "server_error_count": len(new_errors),
+            "unknown_frames": run.unknown_frames,
+            "late_sends": len(run.late_sends_us),
+            "late_send_p99_us": int(np.percentile(run.late_sends_us, 99)) if run.late_sends_us else 0,
+            "late_send_max_us": max(run.late_sends_us, default=0),
+            "load_cpu_s": load_cpu_s,
+            "deflate": sum(1 for s in self.active if s.ws is not None and _deflated(s.ws)),
+            "rtt_us": run.rtt_us,
+            "timeline": timeline(run.timeline, args.frame_ms),
+        }
+
+    async def close(self) -> None:
+        await asyncio.gather(*(_stop(s) for s in self.active))
+
+
+def _streaming(session: Session) -> bool:
+    """Still connected and sending: a session the server closed is not."""
+    return (
+        session.ws is not None
+        and session.close_code is None
+        and session.streamer is not None
+        and not session.streamer.done()
+    )
+
+
+async def _stop(session: Session) -> None:
+    session.stopping = True
+    if session.ws is not None:
+        await session.ws.close()
+    if session.streamer is not None:
+        await asyncio.gather(session.streamer, return_exceptions=True)
+
+
+def _at(before: list[int], index: int) -> int:
+    """A session's count when the step began (0 for one opened since)."""
+    return before[index] if index < len(before) else 0
+
+
+def _errors_since(sessions: list[Session], before: list[int]) -> list[str]:
+    """The errors the sessions saw since the step began."""
+    return [e for s in sessions for e in s.server_errors[_at(before, s.index) :]]
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    tokens = json.loads(Path(args.tokens_file).read_text()) if args.tokens_file else []  # noqa: ASYNC240
+    if args.target == "app" and len(tokens) <= args.warm:
+        raise SystemExit(f"need more than {args.warm} tokens, have {len(tokens)}")
+    await warm_up(args, tokens)
+    stairs = Stairs(args, tokens[: len(tokens) - args.warm] if args.warm else tokens)
+    _say("warm")
+    loop = asyncio.get_running_loop()
+    while True:
+        words = (await loop.run_in_executor(None, sys.stdin.readline)).split()
+        if not words or words[0] == "quit":
+            break
+        _say(json.dumps(await stairs.step(int(words[0])), separators=(",", ":")))
+    await stairs.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--target", choices=TARGETS, required=True)
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--frame-ms", type=int, default=100)
+    parser.add_argument("--seconds", type=float, default=4.0, help="measured window of each step")
+    parser.add_argument("--warmup-s", type=float, default=1.0, help="streaming before each step's window")
+    parser.add_argument(
+        "--catch-up-s", type=float, default=3.0, help="longest wait for the server to clear a backlog"
+    )
+    parser.add_argument("--drain-s", type=float, default=2.0, help="how long to wait for the last echoes")
+    parser.add_argument("--warm", type=int, default=2, help="sessions of the server warm-up")
+    parser.add_argument("--tokens-file", default="")
+    parser.add_argument("--connect-concurrency", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-deflate", dest="deflate", action="store_false", help="do not offer permessage-deflate"
+    )
+    args = parser.parse_args()
+    uvloop.run(main_async(args))
+    os._exit(0)  # skip tearing down hundreds of sockets one by one
+
+
+if __name__ == "__main__":
+    main()

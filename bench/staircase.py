@@ -1,0 +1,133 @@
+"""A capacity search's steps on one server: bench.load_steps's clients, grown or shrunk per step.
+
+A fresh phase per load spends most of its time outside the measured window: starting the
+server, a warm-up, connecting every session (the app's session start writes a conversation and
+a live-session row, about 6 ms of CPU each, so 600 sessions take 3-4 s), and a direct phase at
+each new load. Here the server and the clients stay up between steps, and each step only opens
+or closes the difference; after a failed step, the next starts on a fresh server.
+
+Every step's added delay is measured against the direct round trip at the fixed load (the
+fixed-load table's direct phase), not at the step's own load: near the harness's limit the
+clients' core queues the direct phase's frames too, and subtracting that queueing from every
+relay's round trip flattered them. Charging it to the relay is the conservative side.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from types import TracebackType
+from typing import Any
+
+from bench.runner import LOAD_CORE, VARIANTS, Bench, UnreadableResult, failed_load, free_port
+
+
+class Staircase:
+    """One server and one client process for the steps of one variant; a context manager."""
+
+    def __init__(self, bench: Bench, name: str, frame_ms: int, baseline_sessions: int) -> None:
+        self.bench = bench
+        self.variant = VARIANTS[name]
+        self.frame_ms = frame_ms
+        self.baseline_sessions = baseline_sessions
+        self.server: subprocess.Popen[bytes] | None = None
+        self.load: subprocess.Popen[str] | None = None
+        self.marks: dict[str, Any] = {}
+        self.fresh = True  # the load has not yet reported `warm`
+
+    def __enter__(self) -> Staircase:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        bench, variant = self.bench, self.variant
+        waited = bench.wait_quiet(bench.quiet_wait_s)
+        bench.log(
+            f"steps of {variant.name} {self.frame_ms}ms"
+            + (f" (waited {waited:.1f} s for a quiet machine)" if waited > 1 else "")
+        )
+        port = free_port()
+        self.server = bench.start_server(variant, port, f"{variant.name}-steps-{self.frame_ms}")
+        command = bench.load_command(
+            "bench.load_steps", variant, bench.client_url(variant, port), self.frame_ms
+        )
+        self.load = bench.spawn(
+            LOAD_CORE, command, env=bench.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        self.marks, self.fresh = {}, True
+
+    def stop(self) -> None:
+        if self.load is not None:
+            if self.load.stdin is not None and self.load.poll() is None:
+                try:
+                    self.load.stdin.write("quit\n")
+                    self.load.stdin.flush()
+                except OSError:
+                    pass
+            try:
+                self.load.wait(30)
+            except subprocess.TimeoutExpired:
+                self.load.kill()
+                self.load.wait()
+            self.load = None
+        if self.server is not None:
+            self.bench.stop_server(self.server)
+            self.server = None
+
+    def step(self, sessions: int) -> dict[str, Any]:
+        """The step at `sessions`; like Bench.measure, measured once more when it failed while
+        other processes took more than their share of a core."""
+        result = self._step(sessions)
+        if not result["ok"] and result["disturbed"]:
+            result["superseded"] = True
+            self.bench.log("  disturbed by other processes: measuring again")
+            result = self._step(sessions)
+        return result
+
+    def _step(self, sessions: int) -> dict[str, Any]:
+        bench = self.bench
+        load, server = self._running()
+        baseline = bench.direct(self.baseline_sessions, self.frame_ms)
+        tag = f"{self.variant.name} N={sessions} {self.frame_ms}ms (step)"
+        bench.log(f"step {tag}")
+        try:
+            result = self._ask(load, server.pid, sessions)
+        except UnreadableResult as exc:
+            bench.harness_errors.append(f"{tag}: {exc}")
+            bench.log(f"  {exc}: measuring again")
+            result = self._ask(load, server.pid, sessions)
+        if result is None:
+            bench.log(f"  the steps of {self.variant.name} ended without a result")
+            self.stop()
+            result = failed_load(self.variant, sessions, self.frame_ms)
+        else:
+            result = bench.complete(result, self.marks, server.pid, sessions)
+        result.update(stepped=True, baseline_sessions=self.baseline_sessions)
+        bench.record(tag, self.variant, result, baseline)
+        if not result["ok"]:
+            # A load over capacity leaves frames queued in the server and the stand-in, which a
+            # lower load with little spare CPU drains for longer than a step waits: its window
+            # would measure the load above it. The next step starts afresh, as a phase does.
+            bench.log("  the next step starts on a fresh server")
+            self.stop()
+        return result
+
+    def _running(self) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes]]:
+        """The load and the server, started again when the load has ended."""
+        if self.load is None or self.load.poll() is not None:
+            self.stop()
+            self.start()
+        if self.load is None or self.server is None:
+            raise RuntimeError("the staircase did not start")
+        return self.load, self.server
+
+    def _ask(self, load: subprocess.Popen[str], server_pid: int, sessions: int) -> dict[str, Any] | None:
+        """Send the step's load (at once, or in answer to `warm`) and read its result."""
+        if not self.fresh and load.stdin is not None:
+            load.stdin.write(f"{sessions}\n")
+            load.stdin.flush()
+        self.fresh = False
+        return self.bench.read_load(load, server_pid, self.marks, reply=str(sessions))
