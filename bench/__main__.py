@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
                     capacity[name] = search_capacity(bench, name, 100, args, deadline, stairs.step)
             load = persistence.paired_load(capacity)
             if load is not None:
-                paired = persistence.measure_all(bench, load)
+                paired = persistence.measure_all(bench, load, args.sessions)
                 if not args.variants:
                     compare_gc(bench, load, args.fixed_seconds)
                     gc_sessions = load

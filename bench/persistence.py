@@ -1,28 +1,32 @@
-"""What storing turns costs, measured in alternating pairs at one load.
+"""What storing turns costs, measured with the two servers side by side at one load.
 
 The two capacity searches (persistence on and off) run minutes apart, and this machine's speed
-drifts by up to a third within a run, so the difference of their results is mostly drift. Here
-the two servers run back to back at the same load, below both capacities, alternating which goes
-first; in each pair, the share of the server's CPU that persistence adds is what it costs in
-capacity when the CPU is what runs out (sessions held = the core / CPU per session).
+drifts by up to a third within a run, so the difference of their results is mostly drift. Phases
+run back to back (alternating pairs, until 2026-12-02) still differed by up to 20 points from
+pair to pair: the machine's speed changes from one phase to the next. Here the server with
+persistence and the one without run at the same time on the app's core, each with half the
+load and its own clients, so both see the same machine in every window; in each pair, the share
+of the server's CPU that persistence adds is what it costs in capacity when the CPU is what runs
+out (sessions held = the core / CPU per session).
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from statistics import median
 from typing import Any
 
-from bench.runner import STEP, Bench
+from bench.runner import DISTURBED, STEP, Bench
+from bench.staircase import Staircase
 
 ON, OFF = "uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist"
 # The pairs measured: full turns every 2 s (a stress rate), and every 6 s (brisk speech); and
-# how many of each. Single pairs differ by several points (the machine's speed drifts from phase
-# to phase), so the set whose cost lies near the target takes more.
+# how many of each (a pair is one more 4 s window of both servers).
 SETS = (
     (ON, OFF, 5),
-    ("uvicorn-nodeflate+slow-turns", "uvicorn-nodeflate+slow-turns-nopersist", 3),
+    ("uvicorn-nodeflate+slow-turns", "uvicorn-nodeflate+slow-turns-nopersist", 5),
 )
-PAIRS = 3
+PAIRS = 5
 # Below both capacities, so neither server is saturated (a saturated core hides CPU differences).
 LOAD_SHARE = 0.75
 
@@ -36,28 +40,61 @@ def paired_load(capacity: dict[str, dict[str, Any]]) -> int | None:
     return max(STEP, round(held * LOAD_SHARE / STEP) * STEP)
 
 
-def measure_all(bench: Bench, sessions: int) -> list[dict[str, Any]]:
-    """Every set of SETS at `sessions`."""
-    return [measure(bench, sessions, on, off, pairs) for on, off, pairs in SETS]
+def measure_all(bench: Bench, sessions: int, baseline: int) -> list[dict[str, Any]]:
+    """Every set of SETS at `sessions`; delays against the direct phase at `baseline` sessions."""
+    return [measure(bench, sessions, on, off, pairs, baseline) for on, off, pairs in SETS]
 
 
-def measure(bench: Bench, sessions: int, on: str, off: str, pairs: int = PAIRS) -> dict[str, Any]:
-    """`pairs` pairs of phases at `sessions`, 100 ms frames; the first of each pair alternates."""
+def measure(
+    bench: Bench, sessions: int, on: str, off: str, pairs: int = PAIRS, baseline: int = 100
+) -> dict[str, Any]:
+    """`pairs` pairs at `sessions` in all, 100 ms frames: both servers at once, each with half.
+
+    Each server has its own clients (bench.load_steps), and every pair is one step of both at
+    the same time. A first step opens the sessions (the two take different times to connect,
+    so their windows would not line up) and is not counted.
+    """
+    each = max(1, sessions // 2)
+    bench.direct(baseline, 100)  # the steps' baseline, measured before the threads share it
     rows = []
-    for i in range(pairs):
-        order = (on, off) if i % 2 == 0 else (off, on)
-        got: dict[str, dict[str, Any]] = {}
-        for name in order:
-            phase = bench.measure(name, sessions, 100)
-            phase["paired"] = True  # kept out of the fixed-load tables and the capacity chart
-            got[name] = phase
-        rows.append(_row(order[0], got[on], got[off]))
-    return {"on": on, "off": off, "sessions": sessions, "pairs": rows, **summarize(rows)}
-
-
-def _row(first: str, on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    with (
+        Staircase(bench, on, 100, baseline) as with_storing,
+        Staircase(bench, off, 100, baseline) as without,
+        ThreadPoolExecutor(2) as pool,
+    ):
+        with_storing.start()
+        without.start()
+        for i in range(pairs + 1):
+            got_on, got_off = pool.submit(with_storing.step_once, each), pool.submit(without.step_once, each)
+            phase_on, phase_off = got_on.result(), got_off.result()
+            for phase, other in ((phase_on, phase_off), (phase_off, phase_on)):
+                phase.update(paired=True, side_by_side=True, settling=i == 0)
+                _discount(phase, other)
+            if i > 0:
+                rows.append(_row(phase_on, phase_off))
     return {
-        "first": first,
+        "on": on,
+        "off": off,
+        "sessions": each * 2,
+        "side_by_side": True,
+        "pairs": rows,
+        **summarize(rows),
+    }
+
+
+def _discount(phase: dict[str, Any], other: dict[str, Any]) -> None:
+    """Take the other server's CPU, and its clients', out of what other processes took."""
+    if "foreign_app_core_util" in phase:
+        phase["foreign_app_core_util"] = max(
+            0.0, phase["foreign_app_core_util"] - other.get("app_cpu_util", 0.0)
+        )
+    phase["foreign_load_core_util"] = max(0.0, phase["foreign_load_core_util"] - other["load_cpu_util"])
+    foreign = max(phase.get("foreign_app_core_util", 0.0), phase["foreign_load_core_util"])
+    phase["disturbed"] = foreign > DISTURBED
+
+
+def _row(on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    return {
         "cpu_on": on.get("app_cpu_util"),
         "cpu_off": off.get("app_cpu_util"),
         "main_on": on.get("app_main_thread_util"),

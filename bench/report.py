@@ -166,14 +166,20 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  their core too, and taking that queueing off every relay's round trip flattered them.",
         "- **Persistence cost** (`bench/persistence.py`): the two searches run minutes apart, and",
         "  this machine's speed drifts by up to a third within a run, so their difference is mostly",
-        "  drift. After them, the server with full turns stored and the same without run back to back",
-        "  at one load (three quarters of the lower capacity), in five pairs, alternating which goes",
-        "  first; then three pairs more at the same load with a full turn every 6 s, the brisk end",
-        "  of spoken conversation. In each pair, 1 − CPU without ÷ CPU with is the share of the",
-        "  server's CPU that storing takes, which is what it costs in capacity when the CPU runs",
-        "  out; a verdict is the median pair's, and every phase of the pairs must pass. The CPU is",
-        "  also split by thread (/proc): what the threads beside the event loop (Django's database",
-        "  thread) and the event loop's own took more with storing on, each a median over the pairs.",
+        "  drift; so did phases run back to back (until 2026-12-02, alternating pairs: single pairs",
+        "  took 2% to 20% in one run and 10% to 24% in the next). After the searches, the server",
+        "  with full turns stored and the same without run **side by side**: both on the app's",
+        "  core at once, each with its own clients and half of one load (three quarters of the",
+        "  lower capacity), so every window sees the same machine for both; five pairs (4 s",
+        "  windows of both, after one that opens the sessions and is not counted), then five more",
+        "  with a full turn every 6 s, the brisk end of spoken conversation. In each pair,",
+        "  1 − CPU without ÷ CPU with is the share of the server's CPU that storing takes, which",
+        "  is what it costs in capacity when the CPU runs out; a verdict is the median pair's, and",
+        "  every phase of the pairs must pass. With half the load each, the writer's batches hold",
+        "  half as many sessions' writes as one server's at the whole load would, so the cost per",
+        "  turn is, if anything, overstated. The CPU is also split by thread (/proc): what the",
+        "  threads beside the event loop (Django's database thread) and the event loop's own took",
+        "  more with storing on, each a median over the pairs.",
         "- **Servers**: `daphne` with its defaults (it does not negotiate permessage-deflate);",
         "  `uvicorn` with its defaults, which accept the permessage-deflate that browsers and the",
         "  clients offer; **no deflate** is uvicorn with `--ws-per-message-deflate false`. uvloop is",
@@ -337,7 +343,7 @@ def targets_section(results: dict[str, Any]) -> list[str]:
         )
         line(
             f"persistence costs ≤ 10% of capacity (uvicorn, no deflate, {_turn_rate(paired)},"
-            " on vs off, alternating pairs at one load)",
+            f" on vs off, {_how_paired(paired)} at one load)",
             f"{_paired_text(paired)}{searches}",
             paired["cost"] <= 0.10 and paired["all_ok"],
         )
@@ -366,11 +372,22 @@ def _turn_rate(paired: dict[str, Any]) -> str:
     return f"a full turn every {(VARIANTS[paired['on']].turn_ms or 2000) / 1000:g} s"
 
 
+def _how_paired(paired: dict[str, Any]) -> str:
+    """How the set's pairs ran: side by side, or (results.json before 2026-12-02) alternating."""
+    return "side by side" if paired.get("side_by_side") else "alternating pairs"
+
+
+def _load_text(paired: dict[str, Any]) -> str:
+    """'350 sessions (175 on each server)', or the one server's load of alternating pairs."""
+    n = paired["sessions"]
+    return f"{n} sessions ({n // 2} on each server)" if paired.get("side_by_side") else f"{n} sessions"
+
+
 def _paired_text(paired: dict[str, Any]) -> str:
     """The persistence pairs' median cost, each pair's, and any phase that failed."""
     each = _shares(paired)
     text = (
-        f"{_median_share(paired['cost'])} of the server's CPU at {paired['sessions']} sessions"
+        f"{_median_share(paired['cost'])} of the server's CPU at {_load_text(paired)}"
         f" (median of {len(paired['costs'])} pairs: {each})"
     )
     if paired.get("other_threads_cost") is not None:
@@ -629,7 +646,7 @@ def _paired_lines(results: dict[str, Any]) -> list[str]:
             else ""
         )
         out.append(
-            f"With {_turn_rate(paired)}, in the alternating pairs at {paired['sessions']} sessions,"
+            f"With {_turn_rate(paired)}, {_how_paired(paired)} at {_load_text(paired)},"
             f" storing took {_median_share(paired['cost'])} of the server's CPU (median pair{split})."
             f"{near} Server CPU per pair: {pairs}."
         )
@@ -744,9 +761,9 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  what the app's audio path does minus Channels' dispatch and the relay's checks and",
             "  records: both spend most of a frame's time in the same server's WebSocket code, the",
             "  same websockets client and the same system calls (the kernel alone was about 29% of",
-            "  the app's samples in perf at 300 sessions). What the app does lighter (orjson, SIMD",
-            "  base64, no JSON encoding of the audio) makes it hold more, but the shared part leaves",
-            "  no room for half as many more. A faster WebSocket server would speed both.",
+            "  the app's samples in perf at 300 sessions).",
+            *_lighter(results, caps),
+            "  A faster WebSocket server would speed both.",
             "  Measured while looking for room (100 ms frames; perf at 200 sessions, strace at 100):",
             "  both servers made the same system calls, one read and one write per frame each way,",
             "  and the kernel took 27-31% of each one's samples; the Python interpreter took the",
@@ -786,6 +803,36 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  sessions than under uvicorn; the bare relay runs under uvicorn. Serve with uvicorn.",
         ]
     return out
+
+
+def _lighter(results: dict[str, Any], caps: dict[str, Any]) -> list[str]:
+    """What the app's lighter audio path bought against the bare relay without deflate, as
+    this run measured it: CPU per session at the fixed load, and the two capacities."""
+    n = results["settings"]["sessions"]
+    app, bare = find(results, "uvicorn-nodeflate", n, 100), find(results, "bare-nodeflate", n, 100)
+    held = [caps.get(v) for v in ("uvicorn-nodeflate", "bare-nodeflate")]
+    if not (app and bare and "cpu_s_per_session_min" in app and "cpu_s_per_session_min" in bare):
+        return []
+    a, b = app["cpu_s_per_session_min"], bare["cpu_s_per_session_min"]
+    cheaper = f"{1 - a / b:.0%} less" if a < b else f"{a / b - 1:.0%} more"
+    line = (
+        "  What the app does lighter (orjson, SIMD base64, no JSON encoding of the audio) left it"
+        f" {cheaper} CPU per session than the bare relay at {n} sessions in this run"
+        f" ({a:.3f} against {b:.3f} s per session-minute)"
+    )
+    if not all(held):
+        return [line + ": the shared part leaves no room for half as many more."]
+    mine, theirs = held[0]["sessions"], held[1]["sessions"]
+    if mine > theirs:
+        return [
+            line + f", and it held {mine} sessions against {theirs}: the shared part leaves no",
+            "  room for half as many more.",
+        ]
+    return [
+        line + f", yet it held {mine} sessions against {theirs}: near their capacities both cores",
+        "  are busy (the clients' too), and the machine's speed from one minute to the next weighs",
+        "  more than that difference; the shared part leaves no room for half as many more.",
+    ]
 
 
 def _late_share(phase: dict[str, Any]) -> float:

@@ -80,14 +80,15 @@ class Staircase:
     def step(self, sessions: int) -> dict[str, Any]:
         """The step at `sessions`; like Bench.measure, measured once more when it failed while
         other processes took more than their share of a core."""
-        result = self._step(sessions)
+        result = self.step_once(sessions)
         if not result["ok"] and result["disturbed"]:
             result["superseded"] = True
             self.bench.log("  disturbed by other processes: measuring again")
-            result = self._step(sessions)
+            result = self.step_once(sessions)
         return result
 
-    def _step(self, sessions: int) -> dict[str, Any]:
+    def step_once(self, sessions: int) -> dict[str, Any]:
+        """The step at `sessions`, measured once."""
         bench = self.bench
         load, server = self._running()
         baseline = bench.direct(self.baseline_sessions, self.frame_ms)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -28,50 +30,122 @@ def test_no_pairs_without_both_capacities() -> None:
     assert persistence.paired_load(_capacity(0, 450)) is None
 
 
-class RecordingBench:
-    """Answers every phase with the CPU given for its variant, in turn."""
+class FakeStairs:
+    """Stands in for a Staircase: answers each step with the CPU given for its variant, in turn,
+    and records every step it is asked for (in `log`, shared by both servers)."""
 
-    def __init__(self, cpu: dict[str, list[float]], failing: frozenset[int] = frozenset()) -> None:
-        self.cpu = {name: iter(values) for name, values in cpu.items()}
-        self.calls: list[tuple[str, int, int]] = []
-        self.failing = failing
+    cpu: dict[str, Any] = {}
+    log: list[tuple[str, int, float]] = []
+    failing: frozenset[int] = frozenset()
+    together = threading.Barrier(2)
 
-    def measure(self, name: str, sessions: int, frame_ms: int) -> dict[str, Any]:
-        self.calls.append((name, sessions, frame_ms))
-        ok = len(self.calls) not in self.failing
-        return {"variant": name, "app_cpu_util": next(self.cpu[name]), "ok": ok, "added_p99_ms": 3.0}
+    def __init__(self, bench: Any, name: str, frame_ms: int, baseline: int) -> None:
+        self.name, self.baseline = name, baseline
+        self.started = False
+
+    def __enter__(self) -> FakeStairs:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def start(self) -> None:
+        self.started = True
+
+    def step_once(self, sessions: int) -> dict[str, Any]:
+        assert self.started
+        # Each step waits for the other server's: they run at the same time, or this times out.
+        FakeStairs.together.wait(timeout=5)
+        FakeStairs.log.append((self.name, sessions, time.monotonic()))
+        ok = len([e for e in FakeStairs.log if e[0] == self.name]) not in FakeStairs.failing
+        cpu = next(FakeStairs.cpu[self.name])
+        return {
+            "variant": self.name,
+            "app_cpu_util": cpu,
+            "load_cpu_util": 0.2,
+            "foreign_app_core_util": 0.55 - cpu if self.name == ON else 0.0,  # the other server's
+            "foreign_load_core_util": 0.2,  # the other clients'
+            "ok": ok,
+            "added_p99_ms": 3.0,
+        }
 
 
-def test_the_pairs_alternate_which_server_goes_first_and_give_the_median_cost() -> None:
-    bench = RecordingBench({ON: [0.50, 0.60, 0.40], OFF: [0.45, 0.48, 0.38]})
+class DirectBench:
+    def __init__(self) -> None:
+        self.directs: list[tuple[int, int]] = []
 
-    result = persistence.measure(bench, 300, ON, OFF)  # type: ignore[arg-type]
+    def direct(self, sessions: int, frame_ms: int) -> dict[str, Any]:
+        self.directs.append((sessions, frame_ms))
+        return {}
 
-    assert [name for name, _, _ in bench.calls] == [ON, OFF, OFF, ON, ON, OFF]
-    assert {(n, f) for _, n, f in bench.calls} == {(300, 100)}
-    assert result["costs"] == pytest.approx([0.10, 0.20, 0.05])
+
+@pytest.fixture
+def stairs(monkeypatch: pytest.MonkeyPatch) -> type[FakeStairs]:
+    monkeypatch.setattr(persistence, "Staircase", FakeStairs)
+    FakeStairs.log, FakeStairs.failing, FakeStairs.together = [], frozenset(), threading.Barrier(2)
+    return FakeStairs
+
+
+def test_both_servers_run_at_once_each_with_half_the_load_and_the_first_step_does_not_count(
+    stairs: type[FakeStairs],
+) -> None:
+    stairs.cpu = {ON: iter([0.9, 0.50, 0.60, 0.40]), OFF: iter([0.1, 0.45, 0.48, 0.38])}
+    bench = DirectBench()
+
+    result = persistence.measure(bench, 300, ON, OFF, pairs=3, baseline=100)  # type: ignore[arg-type]
+
+    assert bench.directs == [(100, 100)]
+    assert sorted((name, n) for name, n, _ in stairs.log) == sorted([(ON, 150), (OFF, 150)] * 4)
+    assert result["sessions"] == 300
+    assert result["side_by_side"] is True
+    assert result["costs"] == pytest.approx([0.10, 0.20, 0.05])  # the settling step left out
     assert result["cost"] == pytest.approx(0.10)
     assert result["all_ok"] is True
 
 
-def test_a_failed_phase_in_the_pairs_is_reported() -> None:
-    bench = RecordingBench({ON: [0.5] * 3, OFF: [0.5] * 3}, failing=frozenset({4}))
+def test_the_other_server_and_its_clients_do_not_count_as_a_disturbance(
+    stairs: type[FakeStairs], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stairs.cpu = {ON: iter([0.5] * 2), OFF: iter([0.05] * 2)}
+    phases: list[dict[str, Any]] = []
+    real_discount = persistence._discount
 
-    result = persistence.measure(bench, 300, ON, OFF)  # type: ignore[arg-type]
+    def kept(phase: dict[str, Any], other: dict[str, Any]) -> None:
+        real_discount(phase, other)
+        phases.append(phase)
+
+    monkeypatch.setattr(persistence, "_discount", kept)
+    persistence.measure(DirectBench(), 300, ON, OFF, pairs=1)  # type: ignore[arg-type]
+
+    assert phases
+    for phase in phases:
+        assert phase["foreign_app_core_util"] == pytest.approx(0.0)
+        assert phase["foreign_load_core_util"] == pytest.approx(0.0)
+        assert phase["disturbed"] is False
+        assert phase["paired"] is True
+
+
+def test_a_failed_phase_in_the_pairs_is_reported(stairs: type[FakeStairs]) -> None:
+    stairs.cpu = {ON: iter([0.5] * 4), OFF: iter([0.5] * 4)}
+    stairs.failing = frozenset({3})
+
+    result = persistence.measure(DirectBench(), 300, ON, OFF, pairs=3)  # type: ignore[arg-type]
 
     assert result["all_ok"] is False
 
 
-def test_every_set_is_measured_at_the_same_load_each_against_its_own_persistence_off() -> None:
+def test_every_set_is_measured_at_the_same_load_each_against_its_own_persistence_off(
+    stairs: type[FakeStairs],
+) -> None:
     names = [name for on, off, _ in persistence.SETS for name in (on, off)]
-    bench = RecordingBench({name: [0.5] * 5 for name in names})
+    stairs.cpu = {name: iter([0.5] * 10) for name in names}
 
-    results = persistence.measure_all(bench, 350)  # type: ignore[arg-type]
+    results = persistence.measure_all(DirectBench(), 350, 100)  # type: ignore[arg-type]
 
     assert [(r["on"], r["off"], r["sessions"], len(r["pairs"])) for r in results] == [
         (on, off, 350, pairs) for on, off, pairs in persistence.SETS
     ]
-    assert {name for name, _, _ in bench.calls} == set(names)
+    assert {name for name, _, _ in stairs.log} == set(names)
 
 
 def _results(paired: dict[str, Any]) -> dict[str, Any]:
