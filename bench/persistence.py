@@ -27,8 +27,12 @@ SETS = (
     ("uvicorn-nodeflate+slow-turns", "uvicorn-nodeflate+slow-turns-nopersist", 5),
 )
 PAIRS = 5
-# Below both capacities, so neither server is saturated (a saturated core hides CPU differences).
-LOAD_SHARE = 0.75
+# Below both capacities, so the core is not saturated (a saturated core hides CPU differences):
+# two processes sharing it use more CPU for the same sessions than one, so less than the 3/4 of
+# alternating pairs, which had the two servers side by side at 85-95% of the core.
+LOAD_SHARE = 0.6
+# A pair whose two servers together kept the core busier than this was saturated.
+SATURATED = 0.9
 
 
 def paired_load(capacity: dict[str, dict[str, Any]]) -> int | None:
@@ -71,7 +75,7 @@ def measure(
                 phase.update(paired=True, side_by_side=True, settling=i == 0)
                 _discount(phase, other)
             if i > 0:
-                rows.append(_row(phase_on, phase_off))
+                rows.append(_row(phase_on, phase_off, side_by_side=True))
     return {
         "on": on,
         "off": off,
@@ -93,16 +97,34 @@ def _discount(phase: dict[str, Any], other: dict[str, Any]) -> None:
     phase["disturbed"] = foreign > DISTURBED
 
 
-def _row(on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+def _kept_up(phase: dict[str, Any]) -> bool:
+    """Every session connected and no frame lost, no error. Side by side, each server's tail
+    is not its own: it waits for the other's time slices on the core, so p99 is not judged."""
+    return (
+        phase["frames_lost"] == 0
+        and phase["connect_failure_count"] == 0
+        and phase["server_error_count"] == 0
+        and phase["send_errors"] == 0
+        and phase["frames_measured"] > 0
+    )
+
+
+def _row(on: dict[str, Any], off: dict[str, Any], side_by_side: bool = False) -> dict[str, Any]:
+    if side_by_side:
+        ok_on, ok_off = _kept_up(on), _kept_up(off)
+        busy = (on.get("app_cpu_util") or 0.0) + (off.get("app_cpu_util") or 0.0)
+    else:
+        ok_on, ok_off, busy = on["ok"], off["ok"], None
     return {
+        "core_busy": busy,
         "cpu_on": on.get("app_cpu_util"),
         "cpu_off": off.get("app_cpu_util"),
         "main_on": on.get("app_main_thread_util"),
         "main_off": off.get("app_main_thread_util"),
         "others_on": on.get("app_other_threads_util"),
         "others_off": off.get("app_other_threads_util"),
-        "ok_on": on["ok"],
-        "ok_off": off["ok"],
+        "ok_on": ok_on,
+        "ok_off": ok_off,
         "p99_on": on.get("added_p99_ms"),
         "p99_off": off.get("added_p99_ms"),
     }
@@ -127,5 +149,6 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "cost": median(costs) if costs else None,
         "other_threads_cost": median(others) if others else None,
         "main_thread_cost": median(main) if main else None,
-        "all_ok": bool(rows) and all(r["ok_on"] and r["ok_off"] for r in rows),
+        "all_ok": bool(rows)
+        and all(r["ok_on"] and r["ok_off"] and (r.get("core_busy") or 0.0) <= SATURATED for r in rows),
     }

@@ -19,9 +19,9 @@ def _capacity(on: int, off: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_the_pairs_run_at_three_quarters_of_the_lower_capacity_in_whole_steps() -> None:
-    assert persistence.paired_load(_capacity(500, 450)) == 350  # 337.5 rounds to 14 steps
-    assert persistence.paired_load(_capacity(600, 625)) == 450
+def test_the_pairs_run_at_three_fifths_of_the_lower_capacity_in_whole_steps() -> None:
+    assert persistence.paired_load(_capacity(500, 450)) == 275  # 270 rounds to 11 steps
+    assert persistence.paired_load(_capacity(600, 625)) == 350
     assert persistence.paired_load(_capacity(25, 25)) == 25
 
 
@@ -67,6 +67,11 @@ class FakeStairs:
             "foreign_load_core_util": 0.2,  # the other clients'
             "ok": ok,
             "added_p99_ms": 3.0,
+            "frames_lost": 0 if ok else 1,
+            "frames_measured": 100,
+            "connect_failure_count": 0,
+            "server_error_count": 0,
+            "send_errors": 0,
         }
 
 
@@ -89,7 +94,7 @@ def stairs(monkeypatch: pytest.MonkeyPatch) -> type[FakeStairs]:
 def test_both_servers_run_at_once_each_with_half_the_load_and_the_first_step_does_not_count(
     stairs: type[FakeStairs],
 ) -> None:
-    stairs.cpu = {ON: iter([0.9, 0.50, 0.60, 0.40]), OFF: iter([0.1, 0.45, 0.48, 0.38])}
+    stairs.cpu = {ON: iter([0.9, 0.40, 0.45, 0.30]), OFF: iter([0.1, 0.36, 0.36, 0.285])}
     bench = DirectBench()
 
     result = persistence.measure(bench, 300, ON, OFF, pairs=3, baseline=100)  # type: ignore[arg-type]
