@@ -371,13 +371,13 @@ def timeline(points: list[tuple[int, int]], frame_ms: int) -> list[list[float]]:
     return rows
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+def client_arguments(doc: str | None, seconds: float) -> argparse.ArgumentParser:
+    """The options of the clients' processes (this one and bench.load_steps)."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--target", choices=TARGETS, required=True)
     parser.add_argument("--url", required=True)
-    parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--frame-ms", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=5.0, help="measured window")
+    parser.add_argument("--seconds", type=float, default=seconds, help="measured window")
     parser.add_argument("--warmup-s", type=float, default=1.0, help="streaming before the window")
     parser.add_argument("--drain-s", type=float, default=2.0, help="how long to wait for the last echoes")
     parser.add_argument("--warm", type=int, default=2, help="sessions of the server warm-up")
@@ -387,6 +387,12 @@ def main() -> None:
     parser.add_argument(
         "--no-deflate", dest="deflate", action="store_false", help="do not offer permessage-deflate"
     )
+    return parser
+
+
+def main() -> None:
+    parser = client_arguments(__doc__, seconds=5.0)
+    parser.add_argument("--sessions", type=int, default=10)
     args = parser.parse_args()
     result = uvloop.run(main_async(args))  # the cheaper the clients, the less they colour the numbers
     _say(json.dumps(result, separators=(",", ":")))

@@ -36,11 +36,11 @@ import numpy as np
 import uvloop
 
 from bench.load import (
-    TARGETS,
     Run,
     Session,
     _deflated,
     _say,
+    client_arguments,
     open_session,
     pcm_body,
     stream,
@@ -217,22 +217,9 @@ async def main_async(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--target", choices=TARGETS, required=True)
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--frame-ms", type=int, default=100)
-    parser.add_argument("--seconds", type=float, default=4.0, help="measured window of each step")
-    parser.add_argument("--warmup-s", type=float, default=1.0, help="streaming before each step's window")
+    parser = client_arguments(__doc__, seconds=4.0)
     parser.add_argument(
         "--catch-up-s", type=float, default=3.0, help="longest wait for the server to clear a backlog"
-    )
-    parser.add_argument("--drain-s", type=float, default=2.0, help="how long to wait for the last echoes")
-    parser.add_argument("--warm", type=int, default=2, help="sessions of the server warm-up")
-    parser.add_argument("--tokens-file", default="")
-    parser.add_argument("--connect-concurrency", type=int, default=20)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--no-deflate", dest="deflate", action="store_false", help="do not offer permessage-deflate"
     )
     args = parser.parse_args()
     uvloop.run(main_async(args))
