@@ -62,8 +62,8 @@ def measure(
     bench.direct(baseline, 100)  # the steps' baseline, measured before the threads share it
     rows = []
     with (
-        Staircase(bench, on, 100, baseline) as with_storing,
-        Staircase(bench, off, 100, baseline) as without,
+        Staircase(bench, on, 100, baseline, restart_after_failure=False) as with_storing,
+        Staircase(bench, off, 100, baseline, restart_after_failure=False) as without,
         ThreadPoolExecutor(2) as pool,
     ):
         with_storing.start()

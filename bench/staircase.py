@@ -24,8 +24,18 @@ from bench.runner import LOAD_CORE, VARIANTS, Bench, UnreadableResult, failed_lo
 class Staircase:
     """One server and one client process for the steps of one variant; a context manager."""
 
-    def __init__(self, bench: Bench, name: str, frame_ms: int, baseline_sessions: int) -> None:
+    def __init__(
+        self,
+        bench: Bench,
+        name: str,
+        frame_ms: int,
+        baseline_sessions: int,
+        restart_after_failure: bool = True,
+    ) -> None:
         self.bench = bench
+        # Side by side with another server (bench.persistence), a tail over the threshold is not
+        # this server's alone, and restarting it would disturb the other's window.
+        self.restart_after_failure = restart_after_failure
         self.variant = VARIANTS[name]
         self.frame_ms = frame_ms
         self.baseline_sessions = baseline_sessions
@@ -108,7 +118,7 @@ class Staircase:
             result = bench.complete(result, self.marks, server.pid, sessions)
         result.update(stepped=True, baseline_sessions=self.baseline_sessions)
         bench.record(tag, self.variant, result, baseline)
-        if not result["ok"]:
+        if not result["ok"] and self.restart_after_failure:
             # A load over capacity leaves frames queued in the server and the stand-in, which a
             # lower load with little spare CPU drains for longer than a step waits: its window
             # would measure the load above it. The next step starts afresh, as a phase does.

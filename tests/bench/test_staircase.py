@@ -80,3 +80,17 @@ def test_a_failed_step_is_followed_by_one_on_a_fresh_server(
         assert stairs.server is not None
         assert stairs.server.pid != first_server
     assert after["ok"], after
+
+
+@pytest.mark.timeout(120)
+def test_side_by_side_a_failed_step_keeps_its_server(bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    stairs = Staircase(bench, "uvicorn-nodeflate", 100, baseline_sessions=2, restart_after_failure=False)
+    with stairs:
+        stairs.step_once(2)
+        server = stairs.server.pid if stairs.server else None
+        monkeypatch.setattr(runner, "THRESHOLD_MS", -1.0)
+
+        assert not stairs.step_once(2)["ok"]
+
+        assert stairs.server is not None
+        assert stairs.server.pid == server
