@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from realtime import errors, registry, shutdown
+from realtime import errors, heartbeats, registry, shutdown
 from realtime.dispatching import DirectDispatchMixin
 from realtime.errors import EndReason
 from realtime.limits import LimitReached, budget_exhausted
@@ -100,6 +100,7 @@ class VoiceConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         except Exception as exc:  # the channel layer is unreachable
             log.warning("Could not join the group of session %s: %s", plan.session_id, type(exc).__name__)
         self._heartbeat = asyncio.create_task(self._beat(plan.session_id), name="live-heartbeat")
+        heartbeats.heartbeat().add(plan.session_id)
         self.relay = RelaySession(
             browser=self,
             provider=provider,
@@ -122,18 +123,17 @@ class VoiceConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         self.relay.start()
 
     async def _beat(self, session_id: str) -> None:
-        """Keep this session's registry row and group membership fresh.
+        """Keep this session's group membership fresh; its registry row is the worker's heartbeat's
+        (realtime.heartbeats), which refreshes every live session's row in one query.
 
-        The row tells other workers the session is alive; re-joining the group restores it after
-        a Redis restart lost it. Failures are logged and retried on the next beat: the voice
-        itself never depends on either.
+        Re-joining the group restores it after a Redis restart lost it. Failures are logged and
+        retried on the next beat: the voice itself never depends on it.
         """
         while True:
             await asyncio.sleep(settings.REALTIME_HEARTBEAT_S)
             try:
-                await database_sync_to_async(registry.heartbeat)(session_id=session_id)
                 await self.channel_layer.group_add(session_group(session_id), self.channel_name)
-            except Exception as exc:  # the database or the channel layer is briefly away
+            except Exception as exc:  # the channel layer is briefly away
                 log.warning("Heartbeat of session %s failed: %s", session_id, type(exc).__name__)
 
     async def _budget_check(self) -> LimitStop | None:
@@ -175,6 +175,8 @@ class VoiceConsumer(DirectDispatchMixin, AsyncWebsocketConsumer):
         """Called when the browser goes: end the session and write everything queued."""
         if self._heartbeat is not None:
             self._heartbeat.cancel()
+        if self.plan is not None:
+            heartbeats.heartbeat().discard(self.plan.session_id)
         if self.relay is not None:
             await self.relay.end(EndReason.CLIENT_DISCONNECTED)
         if self.plan is not None:

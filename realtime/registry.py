@@ -64,8 +64,16 @@ def register(
     return LiveSession.objects.create(user=user, conversation_id=conversation_id, worker=worker)
 
 
-def heartbeat(*, session_id: uuid.UUID | str) -> None:
-    LiveSession.objects.filter(pk=session_id).update(heartbeat_at=timezone.now())
+HEARTBEAT_CHUNK = 500  # ids per UPDATE, well inside every backend's parameter limit
+
+
+def heartbeat_many(*, session_ids: list[str] | list[uuid.UUID]) -> int:
+    """Refresh many sessions' rows (a worker's, each beat); how many rows were still there."""
+    now = timezone.now()
+    return sum(
+        LiveSession.objects.filter(pk__in=session_ids[i : i + HEARTBEAT_CHUNK]).update(heartbeat_at=now)
+        for i in range(0, len(session_ids), HEARTBEAT_CHUNK)
+    )
 
 
 def unregister(*, session_id: uuid.UUID | str) -> None:
