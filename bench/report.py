@@ -698,8 +698,8 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
                 [
                     f"  with {_turn_rate(sets[1])} (the brisk end of speech) storing took"
                     f" {_median_share(sets[1]['cost'])} of the CPU (pairs: {_shares(sets[1])}),",
-                    f"  against {_median_share(sets[0]['cost'])} with {_turn_rate(sets[0])}; single pairs",
-                    "  differ by several points, as the machine's speed does from phase to phase.",
+                    f"  against {_median_share(sets[0]['cost'])} with {_turn_rate(sets[0])}"
+                    f" (pairs: {_shares(sets[0])}).",
                 ]
                 if len(sets) > 1
                 else ["  at a turn every 6 s (brisk speech) the same writes would take a third of it."]
