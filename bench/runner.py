@@ -4,6 +4,8 @@ A phase is one server variant, one number of sessions and one frame size: a fres
 pinned to core 0, the load (bench.load) pinned to core 1 beside the upstream stand-in. `direct`
 phases have no server: the clients talk to the stand-in themselves, and their median round trip at
 the same number of sessions and frame size is what the relays' round trips are compared with.
+The capacity searches' steps and the persistence pairs share a server per variant instead, and
+are compared with the direct phase at the fixed load (bench.staircase).
 """
 
 from __future__ import annotations

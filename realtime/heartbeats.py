@@ -1,9 +1,10 @@
 """One heartbeat for all of a worker's live sessions: their registry rows refreshed together.
 
 Each session refreshing its own row every REALTIME_HEARTBEAT_S took a trip to the database
-thread and an UPDATE apiece, and sessions opened together beat together: at 175 sessions a
-burst of about 100 ms of the database thread every beat. A worker now refreshes every live
-session's row in one UPDATE per beat.
+thread and an UPDATE apiece, and sessions opened together beat together: in a server holding
+500 sessions, the threads beside the event loop took about a third of a second of CPU in each
+beat (measured in 4 s windows; 0.028 of the core on average). A worker now refreshes every live
+session's row in one UPDATE per beat (0.001 of the core in the same measurement).
 """
 
 from __future__ import annotations
