@@ -75,7 +75,7 @@ def measure(
                 phase.update(paired=True, side_by_side=True, settling=i == 0)
                 _discount(phase, other)
             if i > 0:
-                rows.append(_row(phase_on, phase_off, side_by_side=True))
+                rows.append(_row(phase_on, phase_off))
     return {
         "on": on,
         "off": off,
@@ -109,22 +109,19 @@ def _kept_up(phase: dict[str, Any]) -> bool:
     )
 
 
-def _row(on: dict[str, Any], off: dict[str, Any], side_by_side: bool = False) -> dict[str, Any]:
-    if side_by_side:
-        ok_on, ok_off = _kept_up(on), _kept_up(off)
-        busy = (on.get("app_cpu_util") or 0.0) + (off.get("app_cpu_util") or 0.0)
-    else:
-        ok_on, ok_off, busy = on["ok"], off["ok"], None
+def _row(on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    """One side-by-side pair: both servers' CPU, by thread, whether each kept up, and the core's
+    load (results.json's rows of alternating pairs, before 2026-12-02, have no `core_busy`)."""
     return {
-        "core_busy": busy,
+        "core_busy": (on.get("app_cpu_util") or 0.0) + (off.get("app_cpu_util") or 0.0),
         "cpu_on": on.get("app_cpu_util"),
         "cpu_off": off.get("app_cpu_util"),
         "main_on": on.get("app_main_thread_util"),
         "main_off": off.get("app_main_thread_util"),
         "others_on": on.get("app_other_threads_util"),
         "others_off": off.get("app_other_threads_util"),
-        "ok_on": ok_on,
-        "ok_off": ok_off,
+        "ok_on": _kept_up(on),
+        "ok_off": _kept_up(off),
         "p99_on": on.get("added_p99_ms"),
         "p99_off": off.get("added_p99_ms"),
     }

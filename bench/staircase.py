@@ -2,7 +2,7 @@
 
 A fresh phase per load spends most of its time outside the measured window: starting the
 server, a warm-up, connecting every session (the app's session start writes a conversation and
-a live-session row, about 6 ms of CPU each, so 600 sessions take 3-4 s), and a direct phase at
+a live-session row, 5-7 ms of CPU each: 600 sessions took 5-7 s to connect), and a direct phase at
 each new load. Here the server and the clients stay up between steps, and each step only opens
 or closes the difference; after a failed step, the next starts on a fresh server.
 

@@ -258,3 +258,30 @@ def test_a_median_near_the_target_says_another_run_may_fall_on_either_side() -> 
 
     assert "storing took 9.0% of the server's CPU" in text
     assert "single pairs took 6% to 12%, so another run may fall on either side of it" in text
+
+
+def _side_by_side(on: dict[str, Any], off: dict[str, Any]) -> dict[str, Any]:
+    base = {"frames_lost": 0, "connect_failure_count": 0, "server_error_count": 0, "send_errors": 0}
+    base["frames_measured"] = 100
+    return persistence._row({**base, "ok": False, **on}, {**base, "ok": False, **off})
+
+
+def test_side_by_side_a_tail_over_the_threshold_does_not_spoil_a_pair_but_a_lost_frame_does() -> None:
+    slow_tail = _side_by_side({"app_cpu_util": 0.4}, {"app_cpu_util": 0.36})  # "ok" False: p99 over
+    lost = _side_by_side({"app_cpu_util": 0.4, "frames_lost": 3}, {"app_cpu_util": 0.36})
+
+    assert persistence.summarize([slow_tail] * 3)["all_ok"] is True
+    assert persistence.summarize([slow_tail, lost, slow_tail])["all_ok"] is False
+
+
+def test_side_by_side_a_pair_that_kept_the_core_over_nine_tenths_busy_is_not_usable() -> None:
+    saturated = _side_by_side({"app_cpu_util": 0.5}, {"app_cpu_util": 0.45})
+    rows = [saturated, _side_by_side({"app_cpu_util": 0.4}, {"app_cpu_util": 0.36})]
+    paired = {"sessions": 400, "side_by_side": True, "pairs": rows, **persistence.summarize(rows)}
+
+    row = _persistence_row(_results(paired))
+
+    assert paired["all_ok"] is False
+    assert "400 sessions (200 on each server)" in row
+    assert "a pair was not usable: the core 95% busy" in row
+    assert row.endswith("| no |")

@@ -36,6 +36,7 @@ def test_steps_grow_and_shrink_the_load_on_one_server(bench: Bench) -> None:
         assert step["connected"] == sessions
         assert step["ok"], step
         assert step["frames_lost"] == 0
+        assert step["caught_up"] is True  # a load the server keeps up with leaves no backlog
         assert step["frames_measured"] == step["frames_expected"] > 0
         # About a second of 100 ms frames per session: only the window's frames are measured.
         assert 8 * sessions <= step["frames_measured"] <= 12 * sessions
