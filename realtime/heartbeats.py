@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 
 from realtime import registry
+from realtime.loops import PerLoop
 
 log = logging.getLogger(__name__)
 
@@ -50,12 +50,4 @@ class Heartbeat:
                 log.warning("Heartbeat of %d sessions failed: %s", len(ids), type(exc).__name__)
 
 
-_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Heartbeat] = weakref.WeakKeyDictionary()
-
-
-def heartbeat() -> Heartbeat:
-    """This event loop's heartbeat (a worker has one loop; tests make a loop per test)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _by_loop:
-        _by_loop[loop] = Heartbeat()
-    return _by_loop[loop]
+heartbeat = PerLoop(Heartbeat)  # the worker's heartbeat

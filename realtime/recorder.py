@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +26,7 @@ from channels.db import database_sync_to_async
 from django.db import InterfaceError, OperationalError, transaction
 
 from conversations import services
+from realtime.loops import PerLoop
 
 log = logging.getLogger(__name__)
 
@@ -185,15 +185,7 @@ class Writer:
             return cpu
 
 
-_writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Writer] = weakref.WeakKeyDictionary()
-
-
-def _writer() -> Writer:
-    loop = asyncio.get_running_loop()
-    writer = _writers.get(loop)
-    if writer is None:
-        writer = _writers[loop] = Writer()
-    return writer
+_writer = PerLoop(Writer)  # the worker's writer
 
 
 def _give_up(
