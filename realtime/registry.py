@@ -10,7 +10,7 @@ import uuid
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -38,16 +38,20 @@ def live_sessions() -> QuerySet[LiveSession]:
     )
 
 
-@transaction.atomic
+# Without a savepoint inside plan_session's transaction: a refusal rolls all of it back anyway.
+@transaction.atomic(savepoint=False)
 def register(
     *, user: AbstractBaseUser, conversation_id: uuid.UUID | str, limits: Limits, worker: str
 ) -> LiveSession:
     """Record a new live session, or raise LimitReached when the user already has the most allowed.
 
     The user's row is locked so that two workers admitting the same user at once count each
-    other's sessions.
+    other's sessions. SQLite locks nothing row by row: there the transaction holds the whole
+    database's write lock from its start (transaction_mode IMMEDIATE, see settings), and the
+    query would lock nothing.
     """
-    get_user_model().objects.select_for_update().filter(pk=user.pk).first()
+    if connection.features.has_select_for_update:
+        get_user_model().objects.select_for_update().filter(pk=user.pk).first()
     sweep_stale()
     if limits.max_sessions == 0:
         raise LimitReached(

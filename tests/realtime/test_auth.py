@@ -131,3 +131,17 @@ async def test_the_session_is_read_but_frames_are_sent_without_a_session_wrapper
 
     assert seen["send"] is server_send  # no per-frame session bookkeeping on the way out
     assert await sync_to_async(lambda: seen["user"].get_username())() == "alice"
+
+
+async def test_a_token_request_is_authenticated_without_reading_the_session(alice: Any) -> None:
+    key = await _token(alice)
+    seen: dict[str, Any] = {}
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.update(scope)
+
+    headers = [(b"authorization", f"Token {key}".encode()), (b"cookie", await _session_cookie(alice))]
+    await websocket_stack(inner)({"type": "websocket", "path": "/", "headers": headers}, None, None)
+
+    assert "session" not in seen  # no trips to the database thread for the session and its user
+    assert seen["user"].get_username() == "alice"
