@@ -45,6 +45,9 @@ DELTA_PREFIX = b'{"type":"response.output_audio.delta"'
 DELTA_FIELD = b'"delta":"'
 HEADER_B64 = HEADER_BYTES * 4 // 3
 TARGETS = ("app", "bare", "direct")
+# How long the warm-up sessions stream: their first frames take every lazy import and cache of
+# the audio path. (1 s until 2026-12-02: 0.7 s more at the start of every phase and staircase.)
+WARM_UP_S = 0.3
 
 
 def _say(line: str) -> None:
@@ -246,7 +249,8 @@ async def warm_up(args: argparse.Namespace, tokens: list[str]) -> None:
         *(open_session(run, s, args, tokens[-1 - s.index]) for s in run.sessions), return_exceptions=True
     )
     start = time.perf_counter() + 0.05
-    await asyncio.gather(*(stream(run, s, start, 10) for s in run.sessions))
+    frames = max(1, round(WARM_UP_S * 1000 / args.frame_ms))
+    await asyncio.gather(*(stream(run, s, start, frames) for s in run.sessions))
     await asyncio.sleep(0.3)
     await asyncio.gather(*(s.ws.close() for s in run.sessions if s.ws is not None))
 

@@ -151,7 +151,7 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"- **Lost**: a frame never echoed back (2 s grace). **Late**: added delay over {LATE_MS:g} ms.",
         "- **CPU s per session-minute**: CPU seconds of the server process (all threads, /proc) during",
         "  the measured window, divided by sessions × minutes. **MiB per session**: resident memory",
-        "  at the end of the window minus after a 2-session warm-up, divided by sessions.",
+        "  at the end of the window minus after a 2-session warm-up (0.3 s of audio), divided by sessions.",
         f"- **Capacity**: the most sessions (in steps of 25) with p99 added delay ≤ {THRESHOLD_MS:g} ms,",
         "  no lost frame, no error and every session connected, 100 ms frames. The search starts",
         "  where the fixed load's CPU, scaled up, would fill 80% of the core, grows by a quarter",
