@@ -30,10 +30,10 @@ FIXED_VARIANTS = {
         "uvicorn",
         "uvicorn-nodeflate",
         "uvicorn-nodeflate-asyncio",
+        # Persistence off is measured side by side with it on (bench.persistence) only: phases
+        # minutes apart differ mostly by the machine's drift.
         "daphne+turns",
-        "daphne+turns-nopersist",
         "uvicorn-nodeflate+turns",
-        "uvicorn-nodeflate+turns-nopersist",
         "uvicorn-nodeflate+aligned-turns",
     ],
     20: ["tcp-proxy", "bare-nodeflate", "daphne", "uvicorn-nodeflate"],
@@ -44,7 +44,6 @@ CAPACITY_VARIANTS = [
     "daphne",
     "uvicorn-nodeflate",
     "uvicorn-nodeflate+turns",
-    "uvicorn-nodeflate+turns-nopersist",
 ]
 # Compared back to back at the persistence pairs' load, which the server holds whatever the
 # machine's speed that day.
@@ -52,6 +51,11 @@ GC_VARIANTS = ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"]
 QUICK_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "daphne+turns"]
 # A capacity search starts where the fixed load's CPU, scaled, would fill this much of the core.
 START_CPU = 0.8
+# It then grows by a quarter, or less: to where the last passed step's CPU, scaled, would fill
+# this much of the core. Near the core's limit a quarter more overshoots by several steps, and
+# each failed step costs a fresh server and every session connected again.
+GROWTH = 1.25
+GROW_CPU = 0.9
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,7 +71,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fixed-seconds", type=float, default=8.0, help="measured window of the fixed-load phases"
     )
     parser.add_argument(
-        "--budget-s", type=float, default=660.0, help="the capacity searches' time, shared out evenly"
+        "--budget-s", type=float, default=550.0, help="the capacity searches' time, shared out evenly"
     )
     parser.add_argument("--max-sessions", type=int, default=800, help="capacity searches stop here")
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profiles")
@@ -112,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             if load is not None:
                 paired = persistence.measure_all(bench, load, args.sessions)
                 if not args.variants:
-                    compare_gc(bench, load, args.fixed_seconds)
+                    compare_gc(bench, load, args.fixed_seconds, baseline=args.sessions)
                     gc_sessions = load
             if not args.no_profile:
                 profiles = profiling.profile_all(bench, args.sessions)
@@ -147,16 +151,17 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def compare_gc(bench: Bench, sessions: int, seconds: float) -> None:
+def compare_gc(bench: Bench, sessions: int, seconds: float, baseline: int) -> None:
     """The worker's collector settings against Python's, back to back, each phase marked `gc`.
 
     Measured over the fixed loads' window: Python's full collections come every few seconds.
+    Delays are taken against the direct phase at `baseline` sessions, as the capacity steps'
+    are: the two are compared with each other, and a direct phase of their own would add one.
     """
     window, bench.seconds = bench.seconds, seconds
     try:
         for name in GC_VARIANTS:
-            baseline = bench.direct(sessions, 100)
-            bench.phase(VARIANTS[name], sessions, 100, baseline)["gc"] = True
+            bench.phase(VARIANTS[name], sessions, 100, bench.direct(baseline, 100))["gc"] = True
     finally:
         bench.seconds = window
 
@@ -173,11 +178,12 @@ def search_capacity(
 
     Every phase already measured for the variant counts; `measure` measures it at a new number
     of sessions (a Staircase's step). The first new step is where the fixed load's CPU, scaled
-    up, would fill START_CPU of the core; then the search grows by a quarter until a step fails,
+    up, would fill START_CPU of the core; then the search grows (`grow`) until a step fails,
     and halves the gap (in steps of 25 sessions). Stops early, as a bound, when the deadline
     (its share of the time budget) has passed.
     """
     tried: dict[int, bool] = {}
+    cpu: dict[int, float] = {}  # the server's share of its core at each load
     fixed = [
         p
         for p in bench.phases
@@ -185,6 +191,8 @@ def search_capacity(
     ]
     for p in fixed:
         tried[p["sessions"]] = p["ok"]
+        if p.get("app_cpu_util"):
+            cpu[p["sessions"]] = p["app_cpu_util"]
     n = first_step(fixed, args)
     bounded = False
     while True:
@@ -192,7 +200,10 @@ def search_capacity(
             if time.monotonic() > deadline:
                 bounded = True
                 break
-            tried[n] = measure(n)["ok"]
+            result = measure(n)
+            tried[n] = result["ok"]
+            if result.get("app_cpu_util"):
+                cpu[n] = result["app_cpu_util"]
         passed = [k for k, ok in tried.items() if ok]
         failed = [k for k, ok in tried.items() if not ok]
         lo = max(passed, default=0)
@@ -200,7 +211,7 @@ def search_capacity(
         if hi is None:
             if lo >= args.max_sessions:
                 break
-            n = min(args.max_sessions, max(lo + STEP, round(lo * 1.25 / STEP) * STEP))
+            n = min(args.max_sessions, grow(lo, cpu.get(lo)))
         elif hi - lo <= STEP:
             break
         else:
@@ -219,6 +230,15 @@ def search_capacity(
         "lower_bound": bounded or hi is None,
         "tried": sorted(tried.items()),
     }
+
+
+def grow(sessions: int, cpu: float | None) -> int:
+    """The next step up from a passed one: GROWTH more sessions, or fewer where the step's CPU,
+    scaled, would fill GROW_CPU of the core; at least one step more."""
+    most = sessions * GROWTH
+    if cpu:
+        most = min(most, sessions * GROW_CPU / cpu)
+    return max(sessions + STEP, round(most / STEP) * STEP)
 
 
 def first_step(fixed: list[dict[str, Any]], args: argparse.Namespace) -> int:

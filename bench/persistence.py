@@ -36,12 +36,12 @@ SATURATED = 0.9
 
 
 def paired_load(capacity: dict[str, dict[str, Any]]) -> int | None:
-    """Sessions for the pairs: LOAD_SHARE of the lower of the two capacities, in whole steps."""
-    on, off = capacity.get(ON), capacity.get(OFF)
-    if not on or not off or not on["sessions"] or not off["sessions"]:
+    """Sessions for the pairs: LOAD_SHARE of the capacity with persistence on, in whole steps
+    (of the lower of the two where persistence off was searched too, as before 2026-12-02)."""
+    held = [c["sessions"] for c in (capacity.get(ON), capacity.get(OFF)) if c]
+    if not held or not capacity.get(ON) or not min(held):
         return None
-    held = min(on["sessions"], off["sessions"])
-    return max(STEP, round(held * LOAD_SHARE / STEP) * STEP)
+    return max(STEP, round(min(held) * LOAD_SHARE / STEP) * STEP)
 
 
 def measure_all(bench: Bench, sessions: int, baseline: int) -> list[dict[str, Any]]:

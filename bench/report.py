@@ -155,7 +155,10 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"- **Capacity**: the most sessions (in steps of 25) with p99 added delay ≤ {THRESHOLD_MS:g} ms,",
         "  no lost frame, no error and every session connected, 100 ms frames. The search starts",
         "  where the fixed load's CPU, scaled up, would fill 80% of the core, grows by a quarter",
-        "  until a step fails, then halves the gap; every phase of the variant counts. Its steps",
+        "  (or less, to where the last passed step's CPU, scaled up, would fill 90% of the core:",
+        "  near the limit a quarter more overshot by several steps, each failed step costing a",
+        "  fresh server) until a step fails, then halves the gap; every phase of the variant",
+        "  counts. Its steps",
         "  (`bench/staircase.py`, `bench/load_steps.py`) run on one server and one client process",
         "  per variant, which open or close only the difference between steps; each step streams",
         "  1 s, waits (up to 3 s) until the server has caught up (under a quarter of a frame per",
@@ -164,13 +167,14 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  and spoiled its window. A step's added delay is taken against the direct median at the",
         "  fixed load, not at its own: near the clients' limit the direct phase's frames queue on",
         "  their core too, and taking that queueing off every relay's round trip flattered them.",
-        "- **Persistence cost** (`bench/persistence.py`): the two searches run minutes apart, and",
-        "  this machine's speed drifts by up to a third within a run, so their difference is mostly",
-        "  drift; so did phases run back to back (until 2026-12-02, alternating pairs: single pairs",
-        "  took 2% to 20% in one run and 10% to 24% in the next). After the searches, the server",
-        "  with full turns stored and the same without run **side by side**: both on the app's",
-        "  core at once, each with its own clients and half of one load (three fifths of the",
-        "  lower capacity), so every window sees the same machine for both; five pairs (4 s",
+        "- **Persistence cost** (`bench/persistence.py`): this machine's speed drifts by up to a",
+        "  third within a run, so two capacity searches minutes apart (persistence on and off, until",
+        "  2026-12-02) differed mostly by drift; so did phases run back to back (alternating pairs,",
+        "  until 2026-12-02: single pairs took 2% to 20% in one run and 10% to 24% in the next).",
+        "  After the searches, the server with full turns stored and the same without run",
+        "  **side by side**: both on the app's core at once, each with its own clients and half of",
+        "  one load (three fifths of the capacity with persistence on), so every window sees the",
+        "  same machine for both; persistence off is measured only so. Five pairs (4 s",
         "  windows of both, after one that opens the sessions and is not counted), then five more",
         "  with a full turn every 6 s, the brisk end of spoken conversation. In each pair,",
         "  1 − CPU without ÷ CPU with is the share of the server's CPU that storing takes, which",
@@ -475,6 +479,20 @@ def _compare(ra: dict[str, Any] | None, rb: dict[str, Any] | None, n: int) -> st
     )
 
 
+def _fixed_persistence_lines(results: dict[str, Any], n: int) -> list[str]:
+    """Storing's share of a core at the fixed load, on minus off, where both were measured
+    (runs before 2026-12-02 had these phases; since, persistence off runs side by side only)."""
+    if find(results, "uvicorn-nodeflate+turns-nopersist", n, 100) is None:
+        return []
+    return [
+        "Storing took (the server's CPU with persistence on minus off, at the fixed load; phases"
+        " differ by several points from run to run)"
+        f" {_persistence_share(results, 'daphne+turns', 'daphne+turns-nopersist')} under daphne and"
+        f" {_persistence_share(results, 'uvicorn-nodeflate+turns', 'uvicorn-nodeflate+turns-nopersist')}",
+        f"under uvicorn at {n} sessions.",
+    ]
+
+
 def _persistence_share(results: dict[str, Any], on: str, off: str) -> str:
     """How much of a core storing full turns took at the fixed load: CPU with it minus without."""
     n = results["settings"]["sessions"]
@@ -618,12 +636,8 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "",
         "What persistence costs: with full turns the stand-in has every session write a turn, six",
         "writes at three moments, for every 2 s of audio, several times the turn rate of a spoken",
-        "conversation (an utterance and its answer usually take 5 to 15 s). Storing took (the",
-        "server's CPU with "
-        "persistence on minus off, at the fixed load; phases differ by several points from run to run)"
-        f" {_persistence_share(results, 'daphne+turns', 'daphne+turns-nopersist')} under daphne and"
-        f" {_persistence_share(results, 'uvicorn-nodeflate+turns', 'uvicorn-nodeflate+turns-nopersist')}",
-        f"under uvicorn at {n} sessions.",
+        "conversation (an utterance and its answer usually take 5 to 15 s).",
+        *_fixed_persistence_lines(results, n),
         *_paired_lines(results),
         *cost_lines,
         "",
@@ -864,12 +878,14 @@ def _repeats(results: dict[str, Any], variants: list[str], n: int) -> list[str]:
 
 
 def _persistence_load(results: dict[str, Any]) -> list[str]:
-    """What storing turns costs at the persistence-off capacity, from bench/writes.py's batched cost."""
+    """What storing turns costs at the capacity with persistence on (persistence off, in runs
+    that searched it), from bench/writes.py's batched cost."""
     writes = results.get("writes") or {}
-    off = (results.get("capacity") or {}).get(OFF)
-    if not writes or not off:
+    caps = results.get("capacity") or {}
+    held = caps.get(OFF) or caps.get(ON)
+    if not writes or not held:
         return []
-    turns_per_s = off["sessions"] / 2
+    turns_per_s = held["sessions"] / 2
     key = "spread" if "cpu_ms_per_turn_spread" in writes else "sessions"
     per_turn = writes[f"cpu_ms_per_turn_{key}"]
     how = (
@@ -878,7 +894,7 @@ def _persistence_load(results: dict[str, Any]) -> list[str]:
         else "25 sessions' turns in one transaction"
     )
     return [
-        f"  At {off['sessions']} sessions they write {turns_per_s:g} turns a second; at"
+        f"  At {held['sessions']} sessions they write {turns_per_s:g} turns a second; at"
         f" `bench/writes.py`'s {per_turn:.2f} ms a turn ({how})",
         f"  that is {per_turn * turns_per_s / 1000:.0%} of a core.",
     ]

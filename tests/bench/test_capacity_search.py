@@ -7,7 +7,7 @@ import time
 from types import SimpleNamespace
 from typing import Any
 
-from bench.__main__ import search_capacity
+from bench.__main__ import grow, search_capacity
 
 ARGS = argparse.Namespace(sessions=100, max_sessions=800)
 
@@ -20,15 +20,20 @@ def _bench_with_fixed_phase(cpu: float) -> Any:
 
 
 class Server:
-    """Holds up to `capacity` sessions; remembers the loads it was asked for."""
+    """Holds up to `capacity` sessions; remembers the loads it was asked for. With `cpu_each`,
+    each session takes that share of the core, as the step's result says."""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, cpu_each: float | None = None) -> None:
         self.capacity = capacity
+        self.cpu_each = cpu_each
         self.asked: list[int] = []
 
     def measure(self, sessions: int) -> dict[str, Any]:
         self.asked.append(sessions)
-        return {"ok": sessions <= self.capacity}
+        result: dict[str, Any] = {"ok": sessions <= self.capacity}
+        if self.cpu_each is not None:
+            result["app_cpu_util"] = sessions * self.cpu_each
+        return result
 
 
 def _search(server: Server, cpu: float = 0.2, deadline: float | None = None) -> dict[str, Any]:
@@ -77,3 +82,21 @@ def test_a_server_that_fails_the_first_step_is_searched_below_it() -> None:
     assert server.asked[0] == 400
     assert found["sessions"] == 250
     assert found["first_failure"] == 275
+
+
+def test_growth_is_a_quarter_more_at_most_and_less_where_the_core_would_fill() -> None:
+    assert grow(400, None) == 500
+    assert grow(400, 0.5) == 500  # 0.9 of the core would be 720 sessions: a quarter more is less
+    assert grow(600, 0.8) == 675  # 0.9 of the core would be 675
+    assert grow(600, 0.95) == 625  # already past 0.9: one step more
+
+
+def test_near_the_cores_limit_the_search_steps_up_by_what_the_cpu_leaves() -> None:
+    # 0.0015 of the core per session: 600 sessions fill 0.9 of it, and the server holds 610.
+    server = Server(capacity=610, cpu_each=0.0015)
+
+    found = _search(server, cpu=0.2)
+
+    assert server.asked == [400, 500, 600, 625]  # a quarter more than 500 would have been 625
+    assert found["sessions"] == 600
+    assert found["first_failure"] == 625

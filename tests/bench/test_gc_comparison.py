@@ -24,6 +24,7 @@ class PhaseBench:
             "sessions": sessions,
             "frame_ms": frame_ms,
             "seconds": self.seconds,
+            "baseline_sessions": baseline["sessions"],
         }
         self.phases.append(result)
         return result
@@ -32,11 +33,13 @@ class PhaseBench:
 def test_both_settings_are_measured_at_the_given_load_over_the_fixed_window_and_marked() -> None:
     bench = PhaseBench()
 
-    compare_gc(bench, 200, 8.0)  # type: ignore[arg-type]
+    compare_gc(bench, 200, 8.0, baseline=100)  # type: ignore[arg-type]
 
     assert [(p["variant"], p["sessions"], p["seconds"], p["gc"]) for p in bench.phases] == [
         (name, 200, 8.0, True) for name in GC_VARIANTS
     ]
+    # Against the direct phase of the fixed load, which the run has already measured.
+    assert {p["baseline_sessions"] for p in bench.phases} == {100}
     assert bench.seconds == 4.0
 
 

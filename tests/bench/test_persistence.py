@@ -19,14 +19,19 @@ def _capacity(on: int, off: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_the_pairs_run_at_three_fifths_of_the_lower_capacity_in_whole_steps() -> None:
-    assert persistence.paired_load(_capacity(500, 450)) == 275  # 270 rounds to 11 steps
+def test_the_pairs_run_at_three_fifths_of_the_capacity_with_persistence_on_in_whole_steps() -> None:
+    assert persistence.paired_load({ON: _capacity(450, 0)[ON]}) == 275  # 270 rounds to 11 steps
+    assert persistence.paired_load({ON: _capacity(25, 0)[ON]}) == 25
+
+
+def test_where_persistence_off_was_searched_too_the_pairs_take_the_lower_capacity() -> None:
+    assert persistence.paired_load(_capacity(500, 450)) == 275
     assert persistence.paired_load(_capacity(600, 625)) == 350
-    assert persistence.paired_load(_capacity(25, 25)) == 25
 
 
-def test_no_pairs_without_both_capacities() -> None:
-    assert persistence.paired_load({ON: _capacity(500, 450)[ON]}) is None
+def test_no_pairs_without_a_capacity_with_persistence_on() -> None:
+    assert persistence.paired_load({OFF: _capacity(500, 450)[OFF]}) is None
+    assert persistence.paired_load({}) is None
     assert persistence.paired_load(_capacity(0, 450)) is None
 
 
