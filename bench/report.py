@@ -827,7 +827,33 @@ def unmet_reasons(results: dict[str, Any]) -> list[str]:
             "  Python) costs more per frame than uvicorn's, so the app under daphne holds fewer",
             "  sessions than under uvicorn; the bare relay runs under uvicorn. Serve with uvicorn.",
         ]
-    return out
+    return out + _run_time_lines(results)
+
+
+# A run takes "a few minutes" (the benchmark's issue) when it takes at most this many.
+FEW_MINUTES = 5.0
+
+
+def _run_time_lines(results: dict[str, Any]) -> list[str]:
+    """Why a full run took more than a few minutes: how much of it was streaming."""
+    minutes = results.get("duration_s", 0.0) / 60
+    if results["settings"].get("quick") or minutes <= FEW_MINUTES:
+        return []
+    warm_s = 1.0  # each phase's and step's streaming before its window
+    streaming = sum(
+        (p.get("measured_s", 0.0) + warm_s) / (2 if p.get("side_by_side") else 1) for p in results["phases"]
+    )
+    return [
+        f"- **The run took {minutes:.1f} minutes, not a few.** Streaming, the measured windows and",
+        f"  the second of audio before each, took {streaming / 60:.1f} of them (the pairs' two servers",
+        "  counted once): the fixed loads' 8 s windows (p99 over 4 s is mostly chance: one pause",
+        "  of the machine is most of the worst 1%), the capacity searches' steps, the pairs and",
+        "  the profiles. The rest is starting a server and its clients for each phase and",
+        "  staircase (about 1.5 s before the first connection), connecting the sessions (the",
+        "  app's session start takes a few ms of the server's CPU each), waiting for a server",
+        "  to catch up after a step, and a fresh server after each failed step. A faster",
+        "  machine holds more sessions, so its searches take more steps and longer.",
+    ]
 
 
 def _lighter(results: dict[str, Any], caps: dict[str, Any]) -> list[str]:
