@@ -57,7 +57,7 @@ simulator: $(VENV)/.installed-runtime
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
 
-# The relay benchmark (about 13 minutes): writes docs/benchmarks.md and docs/benchmarks.png.
+# The relay benchmark (8 to 11 minutes): writes docs/benchmarks.md and docs/benchmarks.png.
 # BENCH_ARGS=--quick for a smoke run; raw results in bench/results/.
 .PHONY: bench
 bench: $(VENV)/.installed-dev

@@ -1,7 +1,7 @@
 """`python -m bench`: every phase, the capacity searches, the persistence pairs, a profile, then
 docs/benchmarks.md.
 
-python -m bench            # the full run (about 13 minutes), as `make bench` does
+python -m bench            # the full run (8 to 11 minutes), as `make bench` does
 python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
 """
 
