@@ -477,3 +477,17 @@ def test_values_not_of_their_columns_plain_type_are_stored_as_django_stores_them
 
     assert all_columns(Message, ours) == all_columns(Message, djangos)
     assert Message.objects.get(conversation=ours).item_id == "12345"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_outside_a_transaction_take_one_of_their_own_with_no_savepoint_even_when_replayed() -> None:
+    conversation = fresh_conversation()
+    services.write_together(with_id(conversation, [add("u1"), usage("r1")]))
+    replayed = [add("u1"), complete("u1", "user", "hello"), usage("r1"), usage("r2"), add("a1", "assistant")]
+
+    with CaptureQueriesContext(connection) as queries:
+        services.write_together(with_id(conversation, replayed))  # refused once, then looked up
+
+    assert not [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+    assert [m[1] for m in stored(conversation)["messages"]] == ["u1", "a1"]
+    assert conversation.usages.count() == 2

@@ -349,3 +349,32 @@ async def test_a_bad_write_alone_in_its_session_is_tried_once_and_spoils_no_othe
     assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == [
         "Writing usage_record failed"
     ]
+
+
+def test_a_batch_of_turns_and_usage_is_one_transaction_with_no_savepoint() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    owner = make_user()
+    first, second = (
+        services.conversation_start(owner=owner, provider="openai", model="gpt-realtime") for _ in range(2)
+    )
+    recorders = {first.pk: Recorder(), second.pk: Recorder()}
+    batch = [
+        (
+            recorders[c.pk],
+            (
+                services.message_add,
+                {"conversation_id": c.pk, "item_id": "u1", "role": "user", "kind": "audio"},
+            ),
+        )
+        for c in (first, second)
+    ]
+    failed: dict[Recorder, int] = {}
+
+    with CaptureQueriesContext(connection) as queries:
+        recorder_module._write_all(batch, failed)
+
+    assert not [q["sql"] for q in queries.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+    assert failed == {}
+    assert Message.objects.filter(item_id="u1").count() == 2
