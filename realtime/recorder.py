@@ -237,9 +237,11 @@ def _lower_this_threads_priority() -> None:
 def _write_all(batch: list[tuple[Recorder, Write]], failed: dict[Recorder, int]) -> None:
     """Apply a batch in one transaction, each recorder's writes in order; count failed writes.
 
-    Every recorder's leading run of turn and usage writes goes in one `write_together`, across
-    conversations; then, per recorder, what is left in order. A write that fails is isolated by
-    savepoints (all together, then per recorder, then one by one), so it spoils no other.
+    A batch of turn and usage writes only (the usual one) goes to one `write_together`, with no
+    savepoint. Otherwise, or when that failed, every recorder's leading run of turn and usage
+    writes goes in one `write_together`, across conversations; then, per recorder, what is left
+    in order. A write that fails is isolated by savepoints (all together, then per recorder,
+    then one by one), so it spoils no other.
     """
     queues: dict[Recorder, deque[Write]] = {}
     for recorder, write in batch:
