@@ -641,7 +641,7 @@ def findings_section(results: dict[str, Any]) -> list[str]:
         "   savepoint and, on SQLite, where it would lock nothing, no lock of the user's row: 8",
         "   statements instead of 11 (on SQLite), 6.3 to 5.8 ms of CPU per session plan (medians",
         "   of five in-process runs on a slow day). Connecting sessions is much of what a",
-        "   capacity step spends outside its window (1 to 4 s of a step on a slow day).",
+        "   capacity step spends outside its window (up to 3 to 5 s of a step on a slow day).",
         "",
         "What persistence costs: with full turns the stand-in has every session write a turn, six",
         "writes at three moments, for every 2 s of audio, several times the turn rate of a spoken",
