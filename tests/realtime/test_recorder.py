@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.db import OperationalError
+from django.db import OperationalError, connection
+from django.test.utils import CaptureQueriesContext
 
 from conversations import services
 from conversations.models import Conversation, Message, Usage
@@ -352,9 +353,6 @@ async def test_a_bad_write_alone_in_its_session_is_tried_once_and_spoils_no_othe
 
 
 def test_a_batch_of_turns_and_usage_is_one_transaction_with_no_savepoint() -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     owner = make_user()
     first, second = (
         services.conversation_start(owner=owner, provider="openai", model="gpt-realtime") for _ in range(2)
