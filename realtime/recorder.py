@@ -248,8 +248,9 @@ def _write_all(batch: list[tuple[Recorder, Write]], failed: dict[Recorder, int])
         queues.setdefault(recorder, deque()).append(write)
     every = [write for writes in queues.values() for write in writes]
     if all(services.can_write_together(write) for write, _ in every):
-        # The usual batch, all turns and usage: first in one transaction and no savepoint (two
-        # savepoints took about 7% of the writes' CPU); should one write fail, below.
+        # The usual batch, all turns and usage: first in one transaction and no savepoint (its
+        # two savepoints took 9-15% of bench/writes.py's CPU per turn); should one write fail,
+        # the isolating way below.
         try:
             services.write_together(every)
         except (OperationalError, InterfaceError):
