@@ -1,7 +1,8 @@
-"""`python -m bench`: every phase, the capacity searches, the persistence pairs, a profile, then
-docs/benchmarks.md.
+"""`python -m bench`: the fixed-load phases, the capacity searches and the persistence pairs, then
+docs/benchmarks.md; `--full` adds the phases behind the recommendations and a profile.
 
-python -m bench            # the full run (8 to 11 minutes), as `make bench` does
+python -m bench            # every target's evidence (about 5 minutes), as `make bench` does
+python -m bench --full     # also uvloop, aligned turns, the collector and py-spy profiles
 python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
 """
 
@@ -18,52 +19,46 @@ from pathlib import Path
 from typing import Any
 
 from bench import persistence, profiling, report
+from bench.plan import (
+    CAPACITY_VARIANTS,
+    FIXED_VARIANTS,
+    FULL_VARIANTS,
+    GC_VARIANTS,
+    QUICK_VARIANTS,
+    WINDOW_SHARE_20MS,
+)
 from bench.runner import RESULTS, ROOT, STEP, THRESHOLD_MS, VARIANTS, Bench, can_pin
 from bench.staircase import Staircase
 
-FIXED_VARIANTS = {
-    100: [
-        "tcp-proxy",
-        "bare",
-        "bare-nodeflate",
-        "daphne",
-        "uvicorn",
-        "uvicorn-nodeflate",
-        "uvicorn-nodeflate-asyncio",
-        # Persistence off is measured side by side with it on (bench.persistence) only: phases
-        # minutes apart differ mostly by the machine's drift.
-        "daphne+turns",
-        "uvicorn-nodeflate+turns",
-        "uvicorn-nodeflate+aligned-turns",
-    ],
-    20: ["tcp-proxy", "bare-nodeflate", "daphne", "uvicorn-nodeflate"],
-}
-CAPACITY_VARIANTS = [
-    "bare",
-    "bare-nodeflate",
-    "daphne",
-    "uvicorn-nodeflate",
-    "uvicorn-nodeflate+turns",
-]
-# Compared back to back at the persistence pairs' load, which the server holds whatever the
-# machine's speed that day.
-GC_VARIANTS = ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"]
-QUICK_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "daphne+turns"]
 # A capacity search starts where the fixed load's CPU, scaled, would fill this much of the core.
 START_CPU = 0.8
-# It then grows by a quarter, or less: to where the last passed step's CPU, scaled, would fill
-# this much of the core. Near the core's limit a quarter more overshoots by several steps, and
-# each failed step costs a fresh server and every session connected again.
-GROWTH = 1.25
+# It then grows by half, or less: to where the CPU, extrapolated from the last two passed steps,
+# would fill this much of the core. Near the core's limit a fixed growth overshoots by several
+# steps, and each failed step costs a fresh server and every session connected again.
+GROWTH = 1.5
 GROW_CPU = 0.9
+# The search stops when the first failing step is at most this share above the last passed
+# one (or one step): capacities differ by up to a quarter from run to run, so finer steps
+# would be precision the machine does not have, at a minute or so per run.
+RESOLUTION = 0.1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2 sessions, 2 s phases, no capacity search")
-    parser.add_argument("--sessions", type=int, default=100, help="sessions of the fixed-load table")
     parser.add_argument(
-        "--seconds", type=float, default=4.0, help="measured window of the capacity and profiled phases"
+        "--full",
+        action="store_true",
+        help="also the uvloop and aligned-turns phases, the collector, profiles",
+    )
+    parser.add_argument("--sessions", type=int, default=100, help="sessions of the fixed-load table")
+    # A step over capacity fails plainly (p99 in the hundreds of ms); 3 s of hundreds of sessions
+    # is over 5,000 frames.
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="measured window of the capacity steps and profiles"
+    )
+    parser.add_argument(
+        "--pair-seconds", type=float, default=4.0, help="measured window of the persistence pairs"
     )
     # p99 of the fixed loads is the worst 1% of frames: with 4 s, one pause of the machine is
     # most of that 1%; 8 s weighs pauses by how often they come.
@@ -87,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.quick:
-        args.sessions, args.seconds, args.fixed_seconds = 2, 2.0, 2.0
+        args.sessions, args.seconds, args.fixed_seconds, args.pair_seconds = 2, 2.0, 2.0, 2.0
     bench = Bench(seconds=args.fixed_seconds, pin=can_pin() and not args.no_pin, out=args.results)
     if not bench.pin:
         bench.log("not pinned: taskset is missing or there is only one core")
@@ -101,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         frames = [100] if args.quick else list(FIXED_VARIANTS)
         for frame_ms in frames:
-            chosen = args.variants.split(",") if args.variants else None
-            for name in chosen or (QUICK_VARIANTS if args.quick else FIXED_VARIANTS[frame_ms]):
+            bench.seconds = args.fixed_seconds * (WINDOW_SHARE_20MS if frame_ms == 20 else 1.0)
+            for name in fixed_variants(args, frame_ms):
                 bench.measure(name, args.sessions, frame_ms)
         writes = bench.measure_writes(turns=30 if args.quick else 300)
         bench.seconds = args.seconds
@@ -114,16 +109,22 @@ def main(argv: list[str] | None = None) -> int:
                     capacity[name] = search_capacity(bench, name, 100, args, deadline, stairs.step)
             load = persistence.paired_load(capacity)
             if load is not None:
+                bench.seconds = args.pair_seconds
                 paired = persistence.measure_all(bench, load, args.sessions)
-                if not args.variants:
+                bench.seconds = args.seconds
+                if args.full and not args.variants:
                     compare_gc(bench, load, args.fixed_seconds, baseline=args.sessions)
                     gc_sessions = load
-            if not args.no_profile:
+            if args.full and not args.no_profile:
                 profiles = profiling.profile_all(bench, args.sessions)
     finally:
         bench.close()
     results = {
-        "command": "make bench" if not args.quick else "python -m bench --quick",
+        "command": "python -m bench --quick"
+        if args.quick
+        else "make bench-full"
+        if args.full
+        else "make bench",
         "argv": shlex.join(sys.argv[1:]),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "duration_s": time.monotonic() - bench.started,
@@ -131,9 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "sessions": args.sessions,
             "seconds": args.seconds,
+            "pair_seconds": args.pair_seconds,
             "fixed_seconds": args.fixed_seconds,
             "threshold_ms": THRESHOLD_MS,
             "quick": args.quick,
+            "full": args.full,
             "gc_sessions": gc_sessions,
         },
         "phases": bench.phases,
@@ -149,6 +152,15 @@ def main(argv: list[str] | None = None) -> int:
         report.write(results, args.doc)
         bench.log(f"wrote {args.doc} and {args.doc.with_suffix('.png')}")
     return 0
+
+
+def fixed_variants(args: argparse.Namespace, frame_ms: int) -> list[str]:
+    """The variants of the fixed-load phases at this frame size."""
+    if args.variants:
+        return list(args.variants.split(","))
+    if args.quick:
+        return QUICK_VARIANTS
+    return FIXED_VARIANTS[frame_ms] + (FULL_VARIANTS[frame_ms] if args.full else [])
 
 
 def compare_gc(bench: Bench, sessions: int, seconds: float, baseline: int) -> None:
@@ -179,7 +191,8 @@ def search_capacity(
     Every phase already measured for the variant counts; `measure` measures it at a new number
     of sessions (a Staircase's step). The first new step is where the fixed load's CPU, scaled
     up, would fill START_CPU of the core; then the search grows (`grow`) until a step fails,
-    and halves the gap (in steps of 25 sessions). Stops early, as a bound, when the deadline
+    and halves the gap (in steps of 25 sessions) until it is at most RESOLUTION of the
+    capacity found. Stops early, as a bound, when the deadline
     (its share of the time budget) has passed.
     """
     tried: dict[int, bool] = {}
@@ -211,8 +224,9 @@ def search_capacity(
         if hi is None:
             if lo >= args.max_sessions:
                 break
-            n = min(args.max_sessions, grow(lo, cpu.get(lo)))
-        elif hi - lo <= STEP:
+            below = max((k for k in passed if k < lo and k in cpu), default=None)
+            n = min(args.max_sessions, grow(lo, cpu.get(lo), (below, cpu[below]) if below else None))
+        elif hi - lo <= max(STEP, lo * RESOLUTION):
             break
         else:
             n = lo + max(STEP, round((hi - lo) / 2 / STEP) * STEP)
@@ -232,13 +246,22 @@ def search_capacity(
     }
 
 
-def grow(sessions: int, cpu: float | None) -> int:
-    """The next step up from a passed one: GROWTH more sessions, or fewer where the step's CPU,
-    scaled, would fill GROW_CPU of the core; at least one step more."""
+def grow(sessions: int, cpu: float | None, below: tuple[int, float] | None = None) -> int:
+    """The next step up from a passed one: where the step's CPU, extrapolated, would fill
+    GROW_CPU of the core; at most GROWTH more sessions, at least RESOLUTION more (one step).
+
+    The CPU is extrapolated along the line through the step and the passed step `below` it
+    (sessions, CPU), or scaled in proportion without one. CPU per session falls as sessions
+    grow (the event loop handles more per wake-up): scaled in proportion, steps near the core's
+    limit crept up a step at a time; along the line they still undershoot a little.
+    """
     most = sessions * GROWTH
     if cpu:
-        most = min(most, sessions * GROW_CPU / cpu)
-    return max(sessions + STEP, round(most / STEP) * STEP)
+        slope = (cpu - below[1]) / (sessions - below[0]) if below and sessions > below[0] else 0.0
+        filled = sessions + (GROW_CPU - cpu) / slope if slope > 0 else sessions * GROW_CPU / cpu
+        most = min(most, filled)
+    least = sessions * (1 + RESOLUTION)
+    return max(sessions + STEP, round(max(most, least) / STEP) * STEP)
 
 
 def first_step(fixed: list[dict[str, Any]], args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ import random
 import struct
 import sys
 import time
+import urllib.parse
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,8 +239,30 @@ async def stream(run: Run, session: Session, start: float, frames: int | None) -
             return
 
 
+async def until_listening(url: str, timeout_s: float = 60.0) -> None:
+    """Wait until the server under test accepts connections.
+
+    The parent starts the clients beside the server, not after it, so that their imports and
+    the server's, on two cores, overlap; it stops the clients itself if the server fails.
+    """
+    parts = urllib.parse.urlsplit(url)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.05)
+        else:
+            writer.close()
+            return
+
+
 async def warm_up(args: argparse.Namespace, tokens: list[str]) -> None:
-    """A few short sessions so the server has imported and cached what it lazily loads."""
+    """Once the server listens, a few short sessions so it has imported and cached what it
+    lazily loads."""
+    await until_listening(args.url)
     if args.warm <= 0 or args.target == "direct":
         return
     body = pcm_body(args.frame_ms)

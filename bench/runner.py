@@ -17,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,6 +166,8 @@ class Bench:
     quiet_wait_s: float = 15.0  # how long a phase waits for other processes to quieten
     nice: bool = field(default_factory=lambda: os.geteuid() == 0)
     started: float = field(default_factory=time.monotonic)
+    _stopping: list[subprocess.Popen[bytes]] = field(default_factory=list)  # see stop_server
+    _stopping_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def log(self, message: str) -> None:
         if self.verbose:
@@ -240,6 +243,7 @@ class Bench:
         self.log(f"stand-in on port {self.standin_port}")
 
     def close(self) -> None:
+        self.reap()
         if self.standin is not None:
             self.standin.terminate()
             self.standin.wait(10)
@@ -256,6 +260,16 @@ class Bench:
         return f"ws://127.0.0.1:{self.standin_port}{turns}/v1/realtime"
 
     def start_server(self, variant: Variant, port: int, log_name: str) -> subprocess.Popen[bytes]:
+        """A server process for the variant, listening on `port`."""
+        process = self.launch_server(variant, port, log_name)
+        self.wait_listening(process, port, f"{variant.name} (log: {self.log_path(log_name)})")
+        return process
+
+    def log_path(self, log_name: str) -> Path:
+        return self.out / "logs" / f"{log_name}.log"
+
+    def launch_server(self, variant: Variant, port: int, log_name: str) -> subprocess.Popen[bytes]:
+        """Start a server process for the variant without waiting for it to listen."""
         env = {
             **self.env,
             **variant.env,
@@ -270,27 +284,42 @@ class Bench:
         else:
             command = [PY, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
             command += [*variant.server_args, variant.app]
-        log = open(self.out / "logs" / f"{log_name}.log", "wb")  # noqa: SIM115 (closed with the process)
-        process = self.spawn(APP_CORE, command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.log_path(log_name), "wb") as log:  # the child keeps its copy
+            return self.spawn(APP_CORE, command, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+    @staticmethod
+    def wait_listening(process: subprocess.Popen[bytes], port: int, what: str) -> None:
+        """Wait until the server accepts connections; raise if it exits or never listens."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{variant.name} exited at start; see {log.name}")
+                raise RuntimeError(f"{what} exited at start")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return process
+                return
             except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"{variant.name} did not listen on {port}")
+                time.sleep(0.05)
+        raise RuntimeError(f"{what} did not listen on {port}")
 
-    @staticmethod
-    def stop_server(process: subprocess.Popen[bytes]) -> None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    def stop_server(self, process: subprocess.Popen[bytes]) -> None:
+        """Ask a server to stop, without waiting: it shuts down (ending its sessions, writing
+        what they queued) while the next phase starts, and `reap` waits for it before the next
+        measured window."""
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        with self._stopping_lock:
+            self._stopping.append(process)
+
+    def reap(self) -> None:
+        """Wait for every server asked to stop (killing any that takes over 10 s)."""
+        with self._stopping_lock:
+            stopping, self._stopping = self._stopping, []
+        for process in stopping:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
     def measure_writes(self, turns: int) -> dict[str, Any]:
         """The recorder's CPU cost per full turn, alone on the app's core (bench.writes)."""
@@ -343,7 +372,15 @@ class Bench:
         return result
 
     def wait_quiet(self, limit_s: float = 15.0) -> float:
-        """Wait (up to a limit) until other processes leave both cores nearly idle; the wait taken."""
+        """Wait (up to a limit) until other processes leave both cores nearly idle; the wait taken.
+
+        No wait when the last measured window found them under QUIET on both cores, a moment
+        ago. Otherwise the servers still stopping from the last phases (this run's own) are
+        waited for first.
+        """
+        if self.phases and _quiet(self.phases[-1]):
+            return 0.0
+        self.reap()
         started = time.monotonic()
         while time.monotonic() - started < limit_s:  # a limit of 0 does not wait
             before = procstat.busy_seconds_per_cpu()
@@ -372,16 +409,25 @@ class Bench:
         waited = self.wait_quiet(self.quiet_wait_s)
         self.log(f"phase {tag}" + (f" (waited {waited:.1f} s for a quiet machine)" if waited > 1 else ""))
         server = None
-        server_pid = 0
         if variant.server:
             port = free_port()
-            server = self.start_server(variant, port, f"{variant.name}-{sessions}-{frame_ms}")
-            server_pid = server.pid
+            log_name = f"{variant.name}-{sessions}-{frame_ms}"
+            server = self.launch_server(variant, port, log_name)
             url = self.client_url(variant, port)
         else:
             url = self.upstream_url(variant)
         try:
-            result = self.run_load(variant, url, sessions, frame_ms, server_pid)
+            # The clients start beside the server, not after it (they wait for it to listen):
+            # on two cores, neither waits for the other's imports.
+            load = self.spawn_load(variant, url, sessions, frame_ms)
+            try:
+                if server is not None:
+                    self.wait_listening(server, port, f"{variant.name} (log: {self.log_path(log_name)})")
+            except BaseException:
+                load.kill()
+                load.wait()
+                raise
+            result = self.run_load(load, variant, sessions, frame_ms, server.pid if server else 0)
         finally:
             if server is not None:
                 self.stop_server(server)
@@ -396,6 +442,7 @@ class Bench:
     ) -> dict[str, Any]:
         """Summarize a load's result against its baseline, keep it and log it."""
         result.update(variant=variant.name, label=variant.label, server=variant.server)
+        result["finished_at_s"] = time.monotonic() - self.started
         summarize(result, baseline)
         self.phases.append(result)
         self.log(
@@ -433,13 +480,17 @@ class Bench:
             str(self.tokens_file),
         ]
 
-    def run_load(
-        self, variant: Variant, url: str, sessions: int, frame_ms: int, server_pid: int
-    ) -> dict[str, Any]:
+    def spawn_load(self, variant: Variant, url: str, sessions: int, frame_ms: int) -> subprocess.Popen[str]:
+        """The clients of one phase (bench.load) on the load's core."""
         command = [*self.load_command("bench.load", variant, url, frame_ms), "--sessions", str(sessions)]
-        load = self.spawn(
+        return self.spawn(
             LOAD_CORE, command, env=self.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
+
+    def run_load(
+        self, load: subprocess.Popen[str], variant: Variant, sessions: int, frame_ms: int, server_pid: int
+    ) -> dict[str, Any]:
+        """Follow a phase's clients to their result, and complete it with the processes' CPU."""
         marks: dict[str, Any] = {}
         try:
             result = self.read_load(load, server_pid, marks, reply="go")
@@ -464,6 +515,7 @@ class Bench:
         for line in load.stdout:
             word = line.strip()
             if word == "warm":
+                self.reap()  # the last phase's server must be gone before this one's window
                 time.sleep(0.5)  # let the server finish the warm-up sessions' ends
                 if server_pid:
                     marks["rss_base"] = procstat.rss_bytes(server_pid)
@@ -522,6 +574,11 @@ class Bench:
 
 class UnreadableResult(Exception):
     """The load's result line was not whole JSON."""
+
+
+def _quiet(phase: dict[str, Any]) -> bool:
+    """Whether other processes left both cores nearly idle during a phase's window."""
+    return max(phase.get("foreign_app_core_util", 0.0), phase.get("foreign_load_core_util", 1.0)) < QUIET
 
 
 def failed_load(variant: Variant, sessions: int, frame_ms: int) -> dict[str, Any]:

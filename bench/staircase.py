@@ -60,14 +60,17 @@ class Staircase:
             + (f" (waited {waited:.1f} s for a quiet machine)" if waited > 1 else "")
         )
         port = free_port()
-        self.server = bench.start_server(variant, port, f"{variant.name}-steps-{self.frame_ms}")
+        log_name = f"{variant.name}-steps-{self.frame_ms}"
+        self.server = bench.launch_server(variant, port, log_name)
         command = bench.load_command(
             "bench.load_steps", variant, bench.client_url(variant, port), self.frame_ms
         )
+        # Beside the server, as a phase's clients: they wait for it to listen.
         self.load = bench.spawn(
             LOAD_CORE, command, env=bench.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.marks, self.fresh = {}, True
+        bench.wait_listening(self.server, port, f"{variant.name} (log: {bench.log_path(log_name)})")
 
     def stop(self) -> None:
         if self.load is not None:

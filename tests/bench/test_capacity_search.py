@@ -47,11 +47,11 @@ def test_the_search_starts_where_the_core_would_be_four_fifths_full_grows_then_h
 
     found = _search(server, cpu=0.2)
 
-    assert server.asked == [400, 500, 625, 550, 600]
+    assert server.asked == [400, 600, 800, 700, 650]
     assert found["sessions"] == 600
-    assert found["first_failure"] == 625
+    assert found["first_failure"] == 650
     assert found["lower_bound"] is False
-    assert found["tried"] == [(100, True), (400, True), (500, True), (550, True), (600, True), (625, False)]
+    assert found["tried"] == [(100, True), (400, True), (600, True), (650, False), (700, False), (800, False)]
 
 
 def test_a_search_that_never_fails_stops_at_the_most_sessions_as_a_lower_bound() -> None:
@@ -84,11 +84,22 @@ def test_a_server_that_fails_the_first_step_is_searched_below_it() -> None:
     assert found["first_failure"] == 275
 
 
-def test_growth_is_a_quarter_more_at_most_and_less_where_the_core_would_fill() -> None:
-    assert grow(400, None) == 500
-    assert grow(400, 0.5) == 500  # 0.9 of the core would be 720 sessions: a quarter more is less
-    assert grow(600, 0.8) == 675  # 0.9 of the core would be 675
-    assert grow(600, 0.95) == 625  # already past 0.9: one step more
+def test_growth_is_half_more_at_most_and_less_where_the_core_would_fill() -> None:
+    assert grow(400, None) == 600
+    assert grow(400, 0.5) == 600  # 0.9 of the core would be 720 sessions: half more is less
+    assert grow(500, 0.7) == 650  # scaled in proportion, 0.9 of the core would be 643 sessions
+
+
+def test_growth_follows_the_cpu_along_the_line_through_the_last_two_steps() -> None:
+    # From 250 to 500 sessions the CPU rose by 0.2: 0.9 of the core is 250 sessions further.
+    assert grow(500, 0.7, below=(250, 0.5)) == 750
+    # A CPU that did not rise says nothing of where it fills: scaled in proportion.
+    assert grow(500, 0.7, below=(250, 0.7)) == 650
+
+
+def test_near_the_cores_limit_growth_is_still_a_tenth() -> None:
+    assert grow(600, 0.88, below=(500, 0.8)) == 650  # the line says 625: a finer step than runs agree
+    assert grow(600, 0.95) == 650  # already past 0.9
 
 
 def test_near_the_cores_limit_the_search_steps_up_by_what_the_cpu_leaves() -> None:
@@ -97,6 +108,19 @@ def test_near_the_cores_limit_the_search_steps_up_by_what_the_cpu_leaves() -> No
 
     found = _search(server, cpu=0.2)
 
-    assert server.asked == [400, 500, 600, 625]  # a quarter more than 500 would have been 625
+    # The line through 100 and 400 sessions reaches 0.9 of the core at 625: half more is less.
+    assert server.asked == [400, 600, 650]
     assert found["sessions"] == 600
-    assert found["first_failure"] == 625
+    assert found["first_failure"] == 650
+
+
+def test_the_search_stops_when_the_gap_is_a_tenth_of_the_capacity_found() -> None:
+    server = Server(capacity=740)
+
+    found = _search(server, cpu=0.2)
+
+    # 700 passed and 750 failed: 725 would be a step finer than runs agree (a tenth of 700).
+    assert server.asked == [400, 600, 800, 700, 750]
+    assert found["sessions"] == 700
+    assert found["first_failure"] == 750
+    assert found["lower_bound"] is False

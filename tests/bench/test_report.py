@@ -28,3 +28,33 @@ def test_a_long_run_says_how_much_of_it_was_streaming_counting_each_pair_once() 
 def test_a_run_of_a_few_minutes_or_a_quick_one_needs_no_account() -> None:
     assert report._run_time_lines(_results(4.5)) == []
     assert report._run_time_lines(_results(9.0, quick=True)) == []
+
+
+def test_a_full_run_says_how_long_its_extra_phases_took_and_what_make_bench_takes() -> None:
+    phases = [
+        {"variant": "uvicorn-nodeflate", "finished_at_s": 100.0},
+        {"variant": "uvicorn-nodeflate-asyncio", "finished_at_s": 112.0},  # full only: 12 s
+        {"variant": "uvicorn-nodeflate+turns", "finished_at_s": 400.0},
+        {"variant": "uvicorn-nodeflate+turns", "gc": True, "finished_at_s": 436.0},  # 36 s
+        {"variant": "daphne", "profiled": True, "finished_at_s": 448.0},  # 12 s
+    ]
+    results = {"duration_s": 450.0, "settings": {"full": True}, "phases": phases}
+
+    lines = report._run_time_lines(results)
+
+    assert lines[0].startswith("- **The run took 7.5 minutes**, 1.0 of them in what only")
+    assert "`make bench` takes about 6.5 here." in lines[2]
+
+
+def test_the_machine_section_gives_the_20_ms_window_where_it_differs() -> None:
+    results = {
+        "settings": {"fixed_seconds": 8.0, "seconds": 3.0},
+        "phases": [
+            {"variant": "daphne", "frame_ms": 100, "measured_s": 8.02},
+            {"variant": "daphne", "frame_ms": 20, "measured_s": 4.01},
+        ],
+    }
+
+    assert report._window_20ms_text(results) == " (4 s at 20 ms frames, five times as many a second)"
+    results["phases"][1]["measured_s"] = 8.0
+    assert report._window_20ms_text(results) == ""
