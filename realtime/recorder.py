@@ -47,8 +47,11 @@ MIN_BATCH, MAX_BATCH = 6, 1000  # writes; six are a full voice turn
 FIRST_CPU_PER_WRITE_S = 0.0005  # a first guess, refined by every batch
 # How long a write may wait for others to join its batch, unless a session waits for it: writes
 # trickle in one turn at a time, and a batch's fixed cost (a thread hop, a transaction, the
-# locking read) is most of what one turn alone costs.
-LINGER_S = 0.25
+# locking read) is most of what one turn alone costs. A second, not a quarter (until
+# 2026-12-02): in bench/'s persistence pairs (137 sessions a server, a turn every 2 s) storing
+# took 6.2-6.5% of the server's CPU against 8.1-9.4%, runs alternating. A turn reaches the
+# history API about a second after it happened; a closing session's writes do not wait.
+LINGER_S = 1.0
 # The most of the process's time the writes take while they queue up; the rest is left to the
 # audio.
 WRITE_SHARE = 0.5
