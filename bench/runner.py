@@ -311,15 +311,21 @@ class Bench:
             self._stopping.append(process)
 
     def reap(self) -> None:
-        """Wait for every server asked to stop (killing any that takes over 10 s)."""
+        """Wait for every server asked to stop (killing any that takes over 10 s).
+
+        Thread-safe, and every caller waits for them all: the persistence pairs' two loads
+        reach their warm-up at once, and neither's window may start beside a stopping server.
+        """
         with self._stopping_lock:
-            stopping, self._stopping = self._stopping, []
+            stopping = list(self._stopping)
         for process in stopping:
             try:
                 process.wait(10)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        with self._stopping_lock:
+            self._stopping = [process for process in self._stopping if process.poll() is None]
 
     def measure_writes(self, turns: int) -> dict[str, Any]:
         """The recorder's CPU cost per full turn, alone on the app's core (bench.writes)."""

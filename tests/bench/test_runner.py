@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,22 @@ def test_a_server_that_fails_to_start_stops_the_phase_and_its_clients(tmp_path: 
     server, load = spawned
     assert server.poll() is not None
     assert load.poll() is not None  # not left waiting for a server that will never listen
+
+
+def test_two_threads_reaping_at_once_both_wait_for_the_stopping_server(tmp_path: Path) -> None:
+    bench = Bench(seconds=1.0, pin=False, out=tmp_path, verbose=False)
+    server = _slow_to_stop()
+    bench.stop_server(server)
+    seen: list[int | None] = []
+
+    def reap_then_look() -> None:
+        bench.reap()
+        seen.append(server.poll())
+
+    threads = [threading.Thread(target=reap_then_look) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    assert seen == [0, 0]
