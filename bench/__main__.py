@@ -1,7 +1,7 @@
 """`python -m bench`: the fixed-load phases, the capacity searches and the persistence pairs, then
 docs/benchmarks.md; `--full` adds the phases behind the recommendations and a profile.
 
-python -m bench            # every target's evidence (about 5 minutes), as `make bench` does
+python -m bench            # every target's evidence (about 6 minutes), as `make bench` does
 python -m bench --full     # also uvloop, aligned turns, the collector and py-spy profiles
 python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
 """
