@@ -2,7 +2,7 @@
 docs/benchmarks.md; `--full` adds the phases behind the recommendations and a profile.
 
 python -m bench            # every target's evidence (about 6 minutes), as `make bench` does
-python -m bench --full     # also uvloop, aligned turns, the collector and py-spy profiles
+python -m bench --full     # also deflate, uvloop, aligned turns, the collector, py-spy profiles
 python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
 """
 
@@ -49,7 +49,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--full",
         action="store_true",
-        help="also the uvloop and aligned-turns phases, the collector, profiles",
+        help="also uvicorn with deflate, the asyncio loop, aligned turns, the collector, profiles",
     )
     parser.add_argument("--sessions", type=int, default=100, help="sessions of the fixed-load table")
     # A step over capacity fails plainly (p99 in the hundreds of ms); 3 s of hundreds of sessions
@@ -120,11 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bench.close()
     results = {
-        "command": "python -m bench --quick"
-        if args.quick
-        else "make bench-full"
-        if args.full
-        else "make bench",
+        "command": command(args),
         "argv": shlex.join(sys.argv[1:]),
         "finished": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "duration_s": time.monotonic() - bench.started,
@@ -152,6 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         report.write(results, args.doc)
         bench.log(f"wrote {args.doc} and {args.doc.with_suffix('.png')}")
     return 0
+
+
+def command(args: argparse.Namespace) -> str:
+    """The command that reruns this kind of run, for the report."""
+    if args.quick:
+        return "python -m bench --quick"
+    return "make bench-full" if args.full else "make bench"
 
 
 def fixed_variants(args: argparse.Namespace, frame_ms: int) -> list[str]:

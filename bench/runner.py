@@ -259,17 +259,12 @@ class Bench:
             turns = "/turns" if variant.turns else ""
         return f"ws://127.0.0.1:{self.standin_port}{turns}/v1/realtime"
 
-    def start_server(self, variant: Variant, port: int, log_name: str) -> subprocess.Popen[bytes]:
-        """A server process for the variant, listening on `port`."""
-        process = self.launch_server(variant, port, log_name)
-        self.wait_listening(process, port, f"{variant.name} (log: {self.log_path(log_name)})")
-        return process
-
     def log_path(self, log_name: str) -> Path:
         return self.out / "logs" / f"{log_name}.log"
 
     def launch_server(self, variant: Variant, port: int, log_name: str) -> subprocess.Popen[bytes]:
-        """Start a server process for the variant without waiting for it to listen."""
+        """Start a server process for the variant, logging to `log_name`, without waiting for it
+        to listen (`wait_listening`): the clients start meanwhile."""
         env = {
             **self.env,
             **variant.env,
@@ -287,9 +282,9 @@ class Bench:
         with open(self.log_path(log_name), "wb") as log:  # the child keeps its copy
             return self.spawn(APP_CORE, command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
-    @staticmethod
-    def wait_listening(process: subprocess.Popen[bytes], port: int, what: str) -> None:
-        """Wait until the server accepts connections; raise if it exits or never listens."""
+    def wait_listening(self, process: subprocess.Popen[bytes], port: int, log_name: str) -> None:
+        """Wait until a launched server accepts connections; raise if it exits or never listens."""
+        what = f"the server logging to {self.log_path(log_name)}"
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if process.poll() is not None:
@@ -414,10 +409,9 @@ class Bench:
         tag = f"{variant.name} N={sessions} {frame_ms}ms"
         waited = self.wait_quiet(self.quiet_wait_s)
         self.log(f"phase {tag}" + (f" (waited {waited:.1f} s for a quiet machine)" if waited > 1 else ""))
-        server = None
+        server, port, log_name = None, 0, f"{variant.name}-{sessions}-{frame_ms}"
         if variant.server:
             port = free_port()
-            log_name = f"{variant.name}-{sessions}-{frame_ms}"
             server = self.launch_server(variant, port, log_name)
             url = self.client_url(variant, port)
         else:
@@ -428,7 +422,7 @@ class Bench:
             load = self.spawn_load(variant, url, sessions, frame_ms)
             try:
                 if server is not None:
-                    self.wait_listening(server, port, f"{variant.name} (log: {self.log_path(log_name)})")
+                    self.wait_listening(server, port, log_name)
             except BaseException:
                 load.kill()
                 load.wait()

@@ -70,7 +70,7 @@ class Staircase:
             LOAD_CORE, command, env=bench.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
         self.marks, self.fresh = {}, True
-        bench.wait_listening(self.server, port, f"{variant.name} (log: {bench.log_path(log_name)})")
+        bench.wait_listening(self.server, port, log_name)
 
     def stop(self) -> None:
         if self.load is not None:

@@ -113,7 +113,7 @@ def test_a_server_that_fails_to_start_stops_the_phase_and_its_clients(tmp_path: 
 
     bench.spawn = recorded  # type: ignore[method-assign]
     try:
-        with pytest.raises(RuntimeError, match=r"broken .*exited at start"):
+        with pytest.raises(RuntimeError, match=r"logging to .*broken-2-100\.log exited at start"):
             bench.phase(broken, 2, 100)
     finally:
         bench.close()

@@ -53,14 +53,26 @@ def captions(page: Any) -> list[dict[str, str]]:
 
 
 def wait_for_caption(page: Any, index: int, role: str, predicate: str, timeout: float = 15_000) -> None:
-    """Wait until caption `index` has `role` and satisfies the JavaScript `predicate(caption)`."""
-    page.wait_for_function(
-        f"""() => {{
-            const caption = document.querySelectorAll('#captions > li')[{index}];
-            return caption && caption.dataset.role === {json.dumps(role)} && ({predicate})(caption);
-        }}""",
-        timeout=timeout,
-    )
+    """Wait until caption `index` has `role` and satisfies the JavaScript `predicate(caption)`.
+
+    On a timeout the failure shows every caption and the page's state: a rare stall here (one CI
+    run in many) left only "Timeout 20000ms exceeded" to go on.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            f"""() => {{
+                const caption = document.querySelectorAll('#captions > li')[{index}];
+                return caption && caption.dataset.role === {json.dumps(role)} && ({predicate})(caption);
+            }}""",
+            timeout=timeout,
+        )
+    except PlaywrightTimeout:
+        pytest.fail(
+            f"caption {index} ({role}, {predicate}) did not come within {timeout / 1000:g} s;"
+            f"\ncaptions: {json.dumps(captions(page), indent=1)}\nvoice: {json.dumps(voice(page))}"
+        )
 
 
 def wait_for_state(page: Any, *states: str, timeout: float = 15_000) -> None:
