@@ -889,10 +889,12 @@ def _run_time_lines(results: dict[str, Any]) -> list[str]:
     return [
         f"- **The run took {minutes:.1f} minutes, not a few.** Streaming, the measured windows and",
         f"  the second of audio before each, took {streaming / 60:.1f} of them (the pairs' two servers",
-        "  counted once): the fixed loads' 8 s windows (p99 over 4 s is mostly chance: one pause",
-        "  of the machine is most of the worst 1%), the capacity searches' steps, the pairs and",
-        "  the profiles. The rest is starting a server and its clients for each phase and",
-        "  staircase (about 1.5 s before the first connection), connecting the sessions (the",
+        f"  counted once): the fixed loads' {_fixed_seconds(results):g} s windows (p99 over 4 s is"
+        " mostly chance: one pause",
+        "  of the machine is most of the worst 1%), the capacity searches' steps"
+        + (", the pairs and the profiles." if results.get("profiles") else " and the pairs."),
+        "  The rest is starting a server and its clients for each phase and",
+        "  staircase (about a second before the first connection), connecting the sessions (the",
         "  app's session start takes a few ms of the server's CPU each), waiting for a server",
         "  to catch up after a step, and a fresh server after each failed step. A faster",
         "  machine holds more sessions, so its searches take more steps and longer.",

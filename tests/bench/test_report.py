@@ -12,7 +12,7 @@ def _results(minutes: float, quick: bool = False) -> dict[str, Any]:
     pair = {"variant": "uvicorn-nodeflate+turns", "measured_s": 4.0, "side_by_side": True}
     return {
         "duration_s": minutes * 60,
-        "settings": {"quick": quick},
+        "settings": {"quick": quick, "fixed_seconds": 8.0, "seconds": 3.0},
         "phases": [fixed, fixed, *[pair] * 24],  # 12 pairs of two servers
     }
 
@@ -23,6 +23,8 @@ def test_a_long_run_says_how_much_of_it_was_streaming_counting_each_pair_once() 
     # Two fixed phases of 1 + 8 s, 12 pairs of 1 + 4 s: 78 s.
     assert lines[0].startswith("- **The run took 9.0 minutes, not a few.**")
     assert "took 1.3 of them" in lines[1]
+    assert "8 s windows" in lines[2]
+    assert "profiles" not in " ".join(lines)  # this run had none
 
 
 def test_a_run_of_a_few_minutes_or_a_quick_one_needs_no_account() -> None:
