@@ -1,7 +1,7 @@
 """`python -m bench`: the fixed-load phases, the capacity searches and the persistence pairs, then
 docs/benchmarks.md; `--full` adds the phases behind the recommendations and a profile.
 
-python -m bench            # every target's evidence (about 6 minutes), as `make bench` does
+python -m bench            # every target's evidence (under 5 minutes), as `make bench` does
 python -m bench --full     # also deflate, uvloop, aligned turns, the collector, py-spy profiles
 python -m bench --quick    # a smoke test: 2 sessions, 2 s per phase, no capacity search
 """
@@ -22,21 +22,25 @@ from bench import persistence, profiling, report
 from bench.plan import (
     CAPACITY_VARIANTS,
     FIXED_VARIANTS,
+    FULL_PERSISTENCE_SETS,
     FULL_VARIANTS,
     GC_VARIANTS,
+    PERSISTENCE_SETS,
     QUICK_VARIANTS,
     WINDOW_SHARE_20MS,
 )
 from bench.runner import RESULTS, ROOT, STEP, THRESHOLD_MS, VARIANTS, Bench, can_pin
 from bench.staircase import Staircase
 
-# A capacity search starts where the fixed load's CPU, scaled, would fill this much of the core.
-START_CPU = 0.8
+# A capacity search starts where the fixed load's CPU, scaled in proportion, would fill this
+# much of the core. CPU per session falls as sessions grow, so that lands at 60-85% of it (0.8
+# until 2026-12-02: 55-65%, a step or two more per search).
+START_CPU = 1.0
 # It then grows by half, or less: to where the CPU, extrapolated from the last two passed steps,
-# would fill this much of the core. Near the core's limit a fixed growth overshoots by several
-# steps, and each failed step costs a fresh server and every session connected again.
+# would fill this much of the core. Capacities sat at 94-99% of it; a fixed growth overshot by
+# several steps near the limit, and 0.9 (until 2026-12-02) crept up to it a step at a time.
 GROWTH = 1.5
-GROW_CPU = 0.9
+GROW_CPU = 0.95
 # The search stops when the first failing step is at most this share above the last passed
 # one (or one step): capacities differ by up to a quarter from run to run, so finer steps
 # would be precision the machine does not have, at a minute or so per run.
@@ -110,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
             load = persistence.paired_load(capacity)
             if load is not None:
                 bench.seconds = args.pair_seconds
-                paired = persistence.measure_all(bench, load, args.sessions)
+                sets = PERSISTENCE_SETS + (FULL_PERSISTENCE_SETS if args.full else [])
+                paired = persistence.measure_all(bench, load, args.sessions, sets)
                 bench.seconds = args.seconds
                 if args.full and not args.variants:
                     compare_gc(bench, load, args.fixed_seconds, baseline=args.sessions)

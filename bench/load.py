@@ -89,6 +89,7 @@ class Session:
     window_to: int = 0
     window_returned: int = 0
     stopping: bool = False  # its stream ends before the next frame
+    given_up: int = 0  # frames no longer waited for (bench.load_steps drains, then gives up)
 
     def in_window(self, seq: int) -> bool:
         return self.window_from <= seq < self.window_to
@@ -114,6 +115,11 @@ class Run:
     returned: set[tuple[int, int]] = field(default_factory=set)
     # Steps (bench.load_steps) run for minutes: only the window's frames are kept.
     stepped: bool = False
+    # Cleared, every stream pauses before its next frame (bench.load_steps drains a backlog).
+    flowing: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __post_init__(self) -> None:
+        self.flowing.set()
 
     def frame(self, seq: int, session: int) -> bytes:
         """The next frame: binary PCM to a relay; to the stand-in, GA's append event, as the bytes
@@ -215,12 +221,22 @@ async def _messages(ws: ClientConnection, target: str) -> AsyncIterator[tuple[bo
 
 async def stream(run: Run, session: Session, start: float, frames: int | None) -> None:
     """Send `frames` frames (None: until the session is stopping) on a real-time schedule from
-    `start` (a perf_counter time)."""
+    `start` (a perf_counter time).
+
+    While `run.flowing` is cleared it sends nothing; then its schedule moves on by the whole
+    frame periods paused, so it neither bursts to catch up nor leaves a gap in the sequence.
+    """
     ws = session.ws
     if ws is None:
         return
     period = run.frame_ms / 1000
     for seq in range(frames) if frames is not None else itertools.count():
+        if not run.flowing.is_set():
+            paused = time.perf_counter()
+            await run.flowing.wait()
+            if session.stopping:
+                return
+            start += math.ceil((time.perf_counter() - paused) / period) * period
         due = start + seq * period
         wait = due - time.perf_counter()
         if wait > 0:
@@ -352,6 +368,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         "sessions": args.sessions,
         "frame_ms": args.frame_ms,
         "window_s": window_s,
+        "warmup_s": args.warmup_s,
         "connect_s": connect_s,
         "connected": sum(1 for s in run.sessions if s.ws is not None),
         "connect_failures": connect_failures[:5],

@@ -4,13 +4,15 @@ A capacity search measures one server at many loads. Starting a fresh server and
 every session again for each load spent most of a phase's time outside its measured window;
 here one client process keeps its sessions streaming, and each step only opens or closes the
 difference. The parent (bench.runner.Staircase) writes a number of sessions on stdin for each
-step; the process then
+step, or `pause` to stop every stream until the next step; the process then
 
-1. closes sessions (the newest first) or opens new ones, which start streaming at a random
+1. if the server is behind (a step over capacity leaves frames queued in it and the stand-in)
+   or the streams are paused, waits (paused) until it has echoed them (`Stairs.drain`);
+2. closes sessions (the newest first) or opens new ones, which start streaming at a random
    point of the frame period, as independent users would, and prints `ready`;
-2. waits `--warmup-s`, then until the server has caught up (see `Stairs.caught_up`), for at
+3. waits `--warmup-s`, then until the server has caught up (see `Stairs.catch_up`), for at
    most `--catch-up-s`;
-3. prints `start`, measures `--seconds`, prints `end`, waits up to `--drain-s` for the window's
+4. prints `start`, measures `--seconds`, prints `end`, waits up to `--drain-s` for the window's
    last echoes and prints the step's result as one line of JSON, in bench.load's fields.
 
 Sessions that the server closed are dropped at the next step and replaced. An empty line or
@@ -49,6 +51,8 @@ from bench.load import (
 )
 
 NEVER = 2**62  # a window's end before the step's window closes
+GROWING_S = 1.0  # a backlog that grew over this long is not being caught up (`Stairs.catch_up`)
+DRAIN_LIMIT_S = 10.0  # the longest pause to let the server clear a backlog (`Stairs.drain`)
 
 
 class Stairs:
@@ -76,7 +80,7 @@ class Stairs:
         extra = alive[sessions:]
         self.active = alive[:sessions]
         self.retired.update(s.index for s in extra)
-        await asyncio.gather(*(_stop(s) for s in extra + dropped))
+        await asyncio.gather(*(_stop(s, self.run) for s in extra + dropped))
         new = [Session(len(self.run.sessions) + i) for i in range(sessions - len(self.active))]
         self.run.sessions.extend(new)
         gate = asyncio.Semaphore(self.args.connect_concurrency)
@@ -89,7 +93,7 @@ class Stairs:
                 except Exception as exc:
                     failures.append(f"{type(exc).__name__}: {exc}"[:200])
                     self.retired.add(session.index)
-                    await _stop(session)
+                    await _stop(session, self.run)
                     session.ws = None
 
         await asyncio.gather(*(opened(s) for s in new))
@@ -102,24 +106,66 @@ class Stairs:
                 self.active.append(session)
         return failures
 
+    def in_flight(self) -> int:
+        """Frames sent and not yet echoed, but for those given up on (`drain`)."""
+        return sum(s.sent - s.received - s.given_up for s in self.active)
+
     def caught_up(self) -> bool:
         """No more frames in flight than a quarter of a frame per session: a server keeping up
         echoes each frame within a few ms, so in flight are a few hundredths of a frame each."""
-        return sum(s.sent - s.received for s in self.active) <= len(self.active) / 4
+        return self.in_flight() <= len(self.active) / 4
+
+    async def catch_up(self) -> bool:
+        """Wait until the server has caught up (`caught_up`), for at most `--catch-up-s`, and
+        no longer once the frames in flight grew over a whole second: the server is then not
+        catching up, and the step fails whatever the wait (until 2026-12-02 such steps waited
+        the whole 3 s). Whether it caught up."""
+        until = time.perf_counter() + self.args.catch_up_s
+        behind, since = self.in_flight(), time.perf_counter()
+        while not self.caught_up() and time.perf_counter() < until:
+            await asyncio.sleep(0.05)
+            if time.perf_counter() - since >= GROWING_S:
+                if self.in_flight() > behind:
+                    break
+                behind, since = self.in_flight(), time.perf_counter()
+        return self.caught_up()
+
+    async def drain(self) -> float:
+        """Pause every stream until the server has echoed what it holds; the seconds paused.
+
+        A step begins so when the server is behind, or when the parent paused the streams
+        after a failed step (bench.staircase.Staircase.settle): a window that starts with frames
+        still queued measures the load before it. Frames still out when none has come back for
+        `--drain-quiet-s`, or after DRAIN_LIMIT_S, are lost (the step before counted them) and
+        no longer waited for.
+        """
+        args = self.args
+        self.run.flowing.clear()
+        started = changed = time.perf_counter()
+        left = self.in_flight()
+        while left > 0:
+            await asyncio.sleep(0.02)
+            now, still = time.perf_counter(), self.in_flight()
+            if still != left:
+                left, changed = still, now
+            if now - changed > args.drain_quiet_s or now - started > DRAIN_LIMIT_S:
+                break
+        for s in self.active:
+            s.given_up = s.sent - s.received
+        self.run.flowing.set()
+        return time.perf_counter() - started
 
     async def step(self, sessions: int) -> dict[str, Any]:
         args, run = self.args, self.run
         errors_before = [len(s.server_errors) for s in run.sessions]
         sends_before = [s.send_errors for s in run.sessions]
+        drained_s = 0.0 if self.caught_up() and run.flowing.is_set() else await self.drain()
         t_connect = time.perf_counter()
         failures = await self.resize(sessions)
         connect_s = time.perf_counter() - t_connect
         _say("ready")
         await asyncio.sleep(args.warmup_s)
-        settle_until = time.perf_counter() + args.catch_up_s
-        while not self.caught_up() and time.perf_counter() < settle_until:  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
-        caught_up = self.caught_up()
+        caught_up = await self.catch_up()
 
         run.rtt_us, run.timeline, run.late_sends_us, run.unknown_frames = [], [], [], 0
         for s in self.active:
@@ -147,8 +193,10 @@ class Stairs:
             "frame_ms": args.frame_ms,
             "stepped": True,
             "window_s": window_s,
+            "warmup_s": args.warmup_s,
             "connect_s": connect_s,
             "caught_up": caught_up,
+            "drained_s": drained_s,
             "connected": len(self.active),
             "connect_failures": failures[:5],
             "connect_failure_count": len(failures),
@@ -169,7 +217,7 @@ class Stairs:
         }
 
     async def close(self) -> None:
-        await asyncio.gather(*(_stop(s) for s in self.active))
+        await asyncio.gather(*(_stop(s, self.run) for s in self.active))
 
 
 def _streaming(session: Session) -> bool:
@@ -182,8 +230,9 @@ def _streaming(session: Session) -> bool:
     )
 
 
-async def _stop(session: Session) -> None:
+async def _stop(session: Session, run: Run) -> None:
     session.stopping = True
+    run.flowing.set()  # a paused stream must wake to end
     if session.ws is not None:
         await session.ws.close()
     if session.streamer is not None:
@@ -212,14 +261,23 @@ async def main_async(args: argparse.Namespace) -> None:
         words = (await loop.run_in_executor(None, sys.stdin.readline)).split()
         if not words or words[0] == "quit":
             break
+        if words[0] == "pause":  # the parent waits for the server to finish a backlog
+            stairs.run.flowing.clear()
+            continue
         _say(json.dumps(await stairs.step(int(words[0])), separators=(",", ":")))
     await stairs.close()
 
 
 def main() -> None:
     parser = client_arguments(__doc__, seconds=4.0)
+    # Half a second of streaming before a step's catch-up wait: the sessions opened for it are
+    # already connected (the app's session start is behind them), and a backlog is waited out.
+    parser.set_defaults(warmup_s=0.5)
     parser.add_argument(
         "--catch-up-s", type=float, default=3.0, help="longest wait for the server to clear a backlog"
+    )
+    parser.add_argument(
+        "--drain-quiet-s", type=float, default=0.5, help="a paused drain ends when no echo came for this long"
     )
     args = parser.parse_args()
     uvloop.run(main_async(args))

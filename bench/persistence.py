@@ -16,18 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from statistics import median
 from typing import Any
 
+from bench.plan import PERSISTENCE_SETS
 from bench.runner import DISTURBED, STEP, Bench
 from bench.staircase import Staircase
 
-ON, OFF = "uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist"
-# The pairs measured: full turns every 2 s (a stress rate), and every 6 s (brisk speech); and
-# how many of each (a pair is one more 4 s window of both servers). Three at 6 s: their costs
-# sit several points under the target, where the 2 s ones straddle it.
-SETS = (
-    (ON, OFF, 5),
-    ("uvicorn-nodeflate+slow-turns", "uvicorn-nodeflate+slow-turns-nopersist", 3),
-)
-PAIRS = 5
+# Full turns every 2 s: the set every run measures, and whose capacity sets the pairs' load.
+ON, OFF, PAIRS = PERSISTENCE_SETS[0]
 # Below both capacities, so the core is not saturated (a saturated core hides CPU differences):
 # two processes sharing it use more CPU for the same sessions than one, so less than the 3/4 of
 # alternating pairs, which had the two servers side by side at 85-95% of the core.
@@ -45,9 +39,12 @@ def paired_load(capacity: dict[str, dict[str, Any]]) -> int | None:
     return max(STEP, round(min(held) * LOAD_SHARE / STEP) * STEP)
 
 
-def measure_all(bench: Bench, sessions: int, baseline: int) -> list[dict[str, Any]]:
-    """Every set of SETS at `sessions`; delays against the direct phase at `baseline` sessions."""
-    return [measure(bench, sessions, on, off, pairs, baseline) for on, off, pairs in SETS]
+def measure_all(
+    bench: Bench, sessions: int, baseline: int, sets: list[tuple[str, str, int]]
+) -> list[dict[str, Any]]:
+    """Every set (persistence on, off, pairs) at `sessions`; delays against the direct phase at
+    `baseline` sessions."""
+    return [measure(bench, sessions, on, off, pairs, baseline) for on, off, pairs in sets]
 
 
 def measure(
@@ -63,8 +60,8 @@ def measure(
     bench.direct(baseline, 100)  # the steps' baseline, measured before the threads share it
     rows = []
     with (
-        Staircase(bench, on, 100, baseline, restart_after_failure=False) as with_storing,
-        Staircase(bench, off, 100, baseline, restart_after_failure=False) as without,
+        Staircase(bench, on, 100, baseline, settle_after_failure=False) as with_storing,
+        Staircase(bench, off, 100, baseline, settle_after_failure=False) as without,
         ThreadPoolExecutor(2) as pool,
     ):
         with_storing.start()

@@ -38,5 +38,16 @@ CAPACITY_VARIANTS = [
 GC_VARIANTS = ["uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-pythongc"]
 QUICK_VARIANTS = ["bare", "daphne", "uvicorn-nodeflate", "daphne+turns"]
 
-# The fixed-load variants only a full run measures (its collector phases are marked `gc`).
-FULL_ONLY = {name for names in FULL_VARIANTS.values() for name in names}
+# The persistence pairs (bench.persistence): (persistence on, off, how many pairs). Every run
+# measures full turns every 2 s, a stress rate, where the costs come nearest the target;
+# --full adds a turn every 6 s, the brisk end of spoken conversation, whose costs sit several
+# points under it (a pair is one more 4 s window of both servers).
+PERSISTENCE_SETS = [("uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist", 5)]
+FULL_PERSISTENCE_SETS = [
+    ("uvicorn-nodeflate+slow-turns", "uvicorn-nodeflate+slow-turns-nopersist", 3),
+]
+
+# The variants only a full run measures (its collector phases are marked `gc`).
+FULL_ONLY = {name for names in FULL_VARIANTS.values() for name in names} | {
+    name for on, off, _ in FULL_PERSISTENCE_SETS for name in (on, off)
+}

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 
 from bench.persistence import OFF, ON, SATURATED
 from bench.plan import FULL_ONLY
-from bench.runner import LATE_MS, ROOT, THRESHOLD_MS, VARIANTS
+from bench.runner import LATE_MS, ROOT, SLOW_TURN_MS, THRESHOLD_MS, VARIANTS
 
 CHART_VARIANTS = [
     "tcp-proxy",
@@ -79,6 +79,31 @@ def _pair_seconds(results: dict[str, Any]) -> float:
     return float(settings.get("pair_seconds", settings["seconds"]))
 
 
+NUMBERS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven", 8: "Eight"}
+
+
+def _pair_sets_text(results: dict[str, Any]) -> str:
+    """How many pairs ran at which turn rate, for the method section: 'Five pairs (4 s windows
+    of both, ...) with a full turn every 2 s; `make bench-full` adds ...'."""
+    sets = paired_sets(results)
+    if not sets:
+        return "No pairs ran in this run."
+    counts = [NUMBERS.get(len(p["pairs"]), str(len(p["pairs"]))) for p in sets]
+    text = (
+        f"{counts[0]} pairs ({_pair_seconds(results):g} s windows of both, after one that opens the"
+        f" sessions and is not counted) with {_turn_rate(sets[0])}"
+    )
+    for count, paired in zip(counts[1:], sets[1:], strict=True):
+        text += f", then {count.lower()} more with {_turn_rate(paired)}"
+    slow = any(VARIANTS[p["on"]].turn_ms == SLOW_TURN_MS for p in sets)
+    if slow:
+        return text + f" ({SLOW_TURN_MS // 1000} s: the brisk end of spoken conversation)."
+    return text + (
+        f"; `make bench-full` adds pairs with a full turn every {SLOW_TURN_MS // 1000} s, the brisk"
+        " end of spoken conversation, where the same sessions write a third as often."
+    )
+
+
 def _window_20ms_text(results: dict[str, Any]) -> str:
     """How long the 20 ms frames' phases streamed, where it differs from the 100 ms ones'."""
     windows = {
@@ -124,7 +149,7 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         + (" and in the collector comparison" if results["settings"].get("gc_sessions") else "")
         + " and"
         f" {results['settings']['seconds']:g} s in the capacity searches"
-        + f" and {_pair_seconds(results):g} s in the persistence pairs, after 1 s of warm-up",
+        + f" and {_pair_seconds(results):g} s in the persistence pairs, {_warmups_text(results)}",
         "- database: a fresh SQLite file (`bench/results/bench.sqlite3`), persistence on unless said;"
         " in-memory channel layer; `DEBUG=0`, `LOG_LEVEL=INFO`",
         "",
@@ -177,19 +202,23 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         f"- **Capacity**: the most sessions (in steps of 25, to within a tenth: runs differ by more)"
         f" with p99 added delay ≤ {THRESHOLD_MS:g} ms,",
         "  no lost frame, no error and every session connected, 100 ms frames. The search starts",
-        "  where the fixed load's CPU, scaled up, would fill 80% of the core, grows by a half",
-        "  at most (to where the CPU, extrapolated along the last two passed steps, would fill 90%",
-        "  of the core: a fixed growth overshot by several steps near the limit, each failed step",
-        "  costing a fresh server) and a tenth at least, until a step fails, then halves the gap;",
-        "  every phase of the variant counts. Its steps",
+        "  where the fixed load's CPU, scaled up in proportion, would fill the core (CPU per",
+        "  session falls as sessions grow, so that lands well under it), grows by a half at most",
+        "  (to where the CPU, extrapolated along the last two passed steps, would fill 95% of the",
+        "  core: a fixed growth overshot by several steps near the limit) and a tenth at least,",
+        "  until a step fails, then halves the gap; every phase of the variant counts. Its steps",
         "  (`bench/staircase.py`, `bench/load_steps.py`) run on one server and one client process",
         "  per variant, which open or close only the difference between steps; each step streams",
-        "  1 s, waits (up to 3 s) until the server has caught up (under a quarter of a frame per",
-        "  session in flight), then measures. After a failed step the next starts on a fresh",
-        "  server: a backlog left by a load over capacity drains slowly at a load just under it",
-        "  and spoiled its window. A step's added delay is taken against the direct median at the",
-        "  fixed load, not at its own: near the clients' limit the direct phase's frames queue on",
-        "  their core too, and taking that queueing off every relay's round trip flattered them.",
+        "  half a second, waits (up to 3 s; not once the frames in flight grew over a second) until",
+        "  the server has caught up (under a quarter of a frame per session in flight), then",
+        "  measures. After a failed step the clients pause until the",
+        "  server is idle, having caught up on the frames and writes the load over capacity left",
+        "  it (a load just under capacity caught up too slowly, and its window measured the load",
+        "  above), then go on on the same server (`settled_s` in results.json; until 2026-12-02",
+        "  the next step started a fresh server). A step's added delay is taken against the",
+        "  direct median at the fixed load, not at its own: near the clients' limit the direct",
+        "  phase's frames queue on their core too, and taking that queueing off every relay's",
+        "  round trip flattered them.",
         "- **Persistence cost** (`bench/persistence.py`): this machine's speed drifts by up to a",
         "  third within a run, so two capacity searches minutes apart (persistence on and off, until",
         "  2026-12-02) differed mostly by drift; so did phases run back to back (alternating pairs,",
@@ -197,10 +226,8 @@ def render(results: dict[str, Any], chart_name: str) -> str:
         "  After the searches, the server with full turns stored and the same without run",
         "  **side by side**: both on the app's core at once, each with its own clients and half of",
         "  one load (three fifths of the capacity with persistence on), so every window sees the",
-        "  same machine for both; persistence off is measured only so. Five pairs"
-        f" ({_pair_seconds(results):g} s",
-        "  windows of both, after one that opens the sessions and is not counted), then three more",
-        "  with a full turn every 6 s, the brisk end of spoken conversation. In each pair,",
+        "  same machine for both; persistence off is measured only so."
+        f" {_pair_sets_text(results)} In each pair,",
         "  1 − CPU without ÷ CPU with is the share of the server's CPU that storing takes, which",
         "  is what it costs in capacity when the CPU runs out; a verdict is the median pair's, and",
         "  in every pair both servers must lose no frame and have no error, and keep the core under",
@@ -882,13 +909,13 @@ def _run_time_lines(results: dict[str, Any]) -> list[str]:
             "  `make bench-full` measures (uvicorn with deflate, the asyncio loop, aligned turns,",
             f"  the collector, the profiles): `make bench` takes about {minutes - extra:.1f} here.",
         ]
-    warm_s = 1.0  # each phase's and step's streaming before its window
     streaming = sum(
-        (p.get("measured_s", 0.0) + warm_s) / (2 if p.get("side_by_side") else 1) for p in results["phases"]
+        (p.get("measured_s", 0.0) + _warmup_s(p)) / (2 if p.get("side_by_side") else 1)
+        for p in results["phases"]
     )
     return [
         f"- **The run took {minutes:.1f} minutes, not a few.** Streaming, the measured windows and",
-        f"  the second of audio before each, took {streaming / 60:.1f} of them (the pairs' two servers",
+        f"  the audio before each, took {streaming / 60:.1f} of them (the pairs' two servers",
         f"  counted once): the fixed loads' {_fixed_seconds(results):g} s windows (p99 over 4 s is"
         " mostly chance: one pause",
         "  of the machine is most of the worst 1%), the capacity searches' steps"
@@ -896,9 +923,24 @@ def _run_time_lines(results: dict[str, Any]) -> list[str]:
         "  The rest is starting a server and its clients for each phase and",
         "  staircase (about a second before the first connection), connecting the sessions (the",
         "  app's session start takes a few ms of the server's CPU each), waiting for a server",
-        "  to catch up after a step, and a fresh server after each failed step. A faster",
+        "  to catch up after a step, and a pause after each failed step. A faster",
         "  machine holds more sessions, so its searches take more steps and longer.",
     ]
+
+
+def _warmup_s(phase: dict[str, Any]) -> float:
+    """A phase's streaming before its window (results.json before 2026-12-02: 1 s throughout)."""
+    return float(phase.get("warmup_s", 1.0))
+
+
+def _warmups_text(results: dict[str, Any]) -> str:
+    """'after 1 s of warm-up (0.5 s in the capacity steps and pairs)'."""
+    fixed = {_warmup_s(p) for p in results["phases"] if not p.get("stepped")} or {1.0}
+    stepped = {_warmup_s(p) for p in results["phases"] if p.get("stepped")}
+    text = f"after {'/'.join(f'{w:g}' for w in sorted(fixed))} s of warm-up"
+    if stepped and stepped != fixed:
+        text += f" ({'/'.join(f'{w:g}' for w in sorted(stepped))} s in the capacity steps and pairs)"
+    return text
 
 
 def _full_only_seconds(results: dict[str, Any]) -> float:

@@ -4,7 +4,8 @@ A fresh phase per load spends most of its time outside the measured window: star
 server, a warm-up, connecting every session (the app's session start writes a conversation and
 a live-session row, 5-7 ms of CPU each: 600 sessions took 5-7 s to connect), and a direct phase at
 each new load. Here the server and the clients stay up between steps, and each step only opens
-or closes the difference; after a failed step, the next starts on a fresh server.
+or closes the difference. After a failed step the clients pause until the server has finished
+what the load over capacity left it, and the next step goes on on the same server.
 
 Every step's added delay is measured against the direct round trip at the fixed load (the
 fixed-load table's direct phase), not at the step's own load: near the harness's limit the
@@ -15,10 +16,15 @@ relay's round trip flattered them. Charging it to the relay is the conservative 
 from __future__ import annotations
 
 import subprocess
+import time
 from types import TracebackType
 from typing import Any
 
-from bench.runner import LOAD_CORE, VARIANTS, Bench, UnreadableResult, failed_load, free_port
+from bench import procstat
+from bench.runner import LOAD_CORE, QUIET, VARIANTS, Bench, UnreadableResult, failed_load, free_port
+
+SETTLE_LIMIT_S = 15.0  # the longest wait for a server to finish what a failed step left it
+SETTLE_SAMPLE_S = 0.25  # its CPU is read over this long: /proc counts in hundredths of a second
 
 
 class Staircase:
@@ -30,12 +36,12 @@ class Staircase:
         name: str,
         frame_ms: int,
         baseline_sessions: int,
-        restart_after_failure: bool = True,
+        settle_after_failure: bool = True,
     ) -> None:
         self.bench = bench
-        # Side by side with another server (bench.persistence), a tail over the threshold is not
-        # this server's alone, and restarting it would disturb the other's window.
-        self.restart_after_failure = restart_after_failure
+        # Side by side with another server (bench.persistence), pausing this one's clients would
+        # change the other's window, and neither's tail is judged there.
+        self.settle_after_failure = settle_after_failure
         self.variant = VARIANTS[name]
         self.frame_ms = frame_ms
         self.baseline_sessions = baseline_sessions
@@ -87,7 +93,9 @@ class Staircase:
                 self.load.wait()
             self.load = None
         if self.server is not None:
-            self.bench.stop_server(self.server)
+            # Killed: nothing of its shutdown is measured, and a server ending hundreds of
+            # sessions at once held the next window back (daphne took 16 s over 575 of them).
+            self.bench.stop_server(self.server, kill=True)
             self.server = None
 
     def step(self, sessions: int) -> dict[str, Any]:
@@ -121,13 +129,33 @@ class Staircase:
             result = bench.complete(result, self.marks, server.pid, sessions)
         result.update(stepped=True, baseline_sessions=self.baseline_sessions)
         bench.record(tag, self.variant, result, baseline)
-        if not result["ok"] and self.restart_after_failure:
-            # A load over capacity leaves frames queued in the server and the stand-in, which a
-            # lower load with little spare CPU drains for longer than a step waits: its window
-            # would measure the load above it. The next step starts afresh, as a phase does.
-            bench.log("  the next step starts on a fresh server")
-            self.stop()
+        if not result["ok"] and self.settle_after_failure and self.load is not None:
+            result["settled_s"] = self.settle(self.load, server.pid)
+            bench.log(f"  paused {result['settled_s']:.1f} s while the server finished its backlog")
         return result
+
+    def settle(self, load: subprocess.Popen[str], server_pid: int) -> float:
+        """Pause the clients and wait until the server is idle, at most SETTLE_LIMIT_S; the wait.
+
+        A load over capacity leaves the server behind: frames queued in it and the stand-in,
+        and with turns, writes. A load just under capacity, with little CPU to spare, catches
+        up for longer than a step waits, and its window measured the load above it (with turns,
+        the server's CPU in the next step was 0.97 of the core against 0.87-0.91 fresh). Paused,
+        it catches up at full speed; until 2026-12-02 the next step started a fresh server,
+        10 s or more at hundreds of sessions.
+        """
+        if load.stdin is not None:
+            load.stdin.write("pause\n")
+            load.stdin.flush()
+        started = time.monotonic()
+        before = procstat.cpu_seconds(server_pid)
+        while time.monotonic() - started < SETTLE_LIMIT_S:
+            time.sleep(SETTLE_SAMPLE_S)
+            after = procstat.cpu_seconds(server_pid)
+            if (after - before) / SETTLE_SAMPLE_S < QUIET:
+                break
+            before = after
+        return time.monotonic() - started
 
     def _running(self) -> tuple[subprocess.Popen[str], subprocess.Popen[bytes]]:
         """The load and the server, started again when the load has ended."""

@@ -10,6 +10,7 @@ import pytest
 
 from bench import persistence, report
 from bench.persistence import OFF, ON
+from bench.plan import FULL_PERSISTENCE_SETS, PERSISTENCE_SETS
 
 
 def _capacity(on: int, off: int) -> dict[str, dict[str, Any]]:
@@ -45,9 +46,9 @@ class FakeStairs:
     together = threading.Barrier(2)
 
     def __init__(
-        self, bench: Any, name: str, frame_ms: int, baseline: int, restart_after_failure: bool = True
+        self, bench: Any, name: str, frame_ms: int, baseline: int, settle_after_failure: bool = True
     ) -> None:
-        assert restart_after_failure is False  # a pair's tail is not one server's to answer for
+        assert settle_after_failure is False  # pausing one side would change the other's window
         self.name, self.baseline = name, baseline
         self.started = False
 
@@ -150,13 +151,14 @@ def test_a_failed_phase_in_the_pairs_is_reported(stairs: type[FakeStairs]) -> No
 def test_every_set_is_measured_at_the_same_load_each_against_its_own_persistence_off(
     stairs: type[FakeStairs],
 ) -> None:
-    names = [name for on, off, _ in persistence.SETS for name in (on, off)]
+    sets = PERSISTENCE_SETS + FULL_PERSISTENCE_SETS
+    names = [name for on, off, _ in sets for name in (on, off)]
     stairs.cpu = {name: iter([0.5] * 10) for name in names}
 
-    results = persistence.measure_all(DirectBench(), 350, 100)  # type: ignore[arg-type]
+    results = persistence.measure_all(DirectBench(), 350, 100, sets)  # type: ignore[arg-type]
 
     assert [(r["on"], r["off"], r["sessions"], len(r["pairs"])) for r in results] == [
-        (on, off, 350, pairs) for on, off, pairs in persistence.SETS
+        (on, off, 350, pairs) for on, off, pairs in sets
     ]
     assert {name for name, _, _ in stairs.log} == set(names)
 
@@ -195,7 +197,7 @@ def test_the_report_fails_the_target_when_storing_takes_over_a_tenth_or_a_phase_
 def test_the_report_gives_each_turn_rate_its_own_row() -> None:
     cheap = [{"cpu_on": 0.5, "cpu_off": 0.48, "ok_on": True, "ok_off": True}] * 3
     costly = [{"cpu_on": 0.5, "cpu_off": 0.4, "ok_on": True, "ok_off": True}] * 3
-    (on_slow, off_slow, _) = persistence.SETS[1]
+    (on_slow, off_slow, _) = FULL_PERSISTENCE_SETS[0]
     results = _results({"sessions": 350, "pairs": costly, **persistence.summarize(costly)})
     results["persistence"].append(
         {"on": on_slow, "off": off_slow, "sessions": 350, "pairs": cheap, **persistence.summarize(cheap)}

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from bench.__main__ import fixed_variants, parse_args
-from bench.plan import FIXED_VARIANTS, FULL_ONLY, FULL_VARIANTS
+from bench.plan import (
+    FIXED_VARIANTS,
+    FULL_ONLY,
+    FULL_PERSISTENCE_SETS,
+    FULL_VARIANTS,
+    PERSISTENCE_SETS,
+)
+from bench.runner import VARIANTS
 
 
 def test_make_bench_measures_every_targets_rows_and_leaves_the_recommendations_to_the_full_run() -> None:
@@ -30,3 +37,13 @@ def test_the_full_run_adds_the_phases_behind_the_recommendations() -> None:
 def test_chosen_variants_run_at_both_frame_sizes_and_quick_runs_its_own() -> None:
     assert fixed_variants(parse_args(["--variants", "daphne,bare"]), 20) == ["daphne", "bare"]
     assert "daphne" in fixed_variants(parse_args(["--quick"]), 100)
+
+
+def test_every_run_pairs_turns_every_2_s_and_the_full_run_adds_them_every_6_s() -> None:
+    # The stress rate, nearest the target, is in every run; the brisk rate of speech only in full.
+    assert [VARIANTS[on].turn_ms for on, _, _ in PERSISTENCE_SETS] == [0]  # the stand-in's 2 s
+    assert [VARIANTS[on].turn_ms for on, _, _ in FULL_PERSISTENCE_SETS] == [6000]
+    for on, off, _ in FULL_PERSISTENCE_SETS:
+        assert {on, off} <= FULL_ONLY  # a full run's account of its extra time counts them
+    for on, off, _ in PERSISTENCE_SETS:
+        assert not {on, off} & FULL_ONLY

@@ -60,3 +60,43 @@ def test_the_machine_section_gives_the_20_ms_window_where_it_differs() -> None:
     assert report._window_20ms_text(results) == " (4 s at 20 ms frames, five times as many a second)"
     results["phases"][1]["measured_s"] = 8.0
     assert report._window_20ms_text(results) == ""
+
+
+def test_the_streaming_account_takes_each_phases_own_warm_up() -> None:
+    results = _results(9.0)
+    for phase in results["phases"][2:]:
+        phase["warmup_s"] = 0.5  # the pairs' steps: half a second
+
+    # Two fixed phases of 1 + 8 s, 12 pairs of 0.5 + 4 s: 72 s.
+    assert "took 1.2 of them" in report._run_time_lines(results)[1]
+
+
+def test_the_machine_section_gives_the_steps_warm_up_where_it_differs() -> None:
+    results = {
+        "phases": [
+            {"variant": "daphne", "warmup_s": 1.0},
+            {"variant": "daphne", "warmup_s": 0.5, "stepped": True},
+        ]
+    }
+    old = {"phases": [{"variant": "daphne"}, {"variant": "daphne", "stepped": True}]}
+
+    assert report._warmups_text(results) == ("after 1 s of warm-up (0.5 s in the capacity steps and pairs)")
+    assert report._warmups_text(old) == "after 1 s of warm-up"  # results.json before warmup_s
+
+
+def _paired(on: str, off: str, pairs: int) -> dict[str, Any]:
+    return {"on": on, "off": off, "cost": 0.05, "pairs": [{}] * pairs}
+
+
+def test_the_method_says_which_pairs_ran_and_what_the_full_run_adds() -> None:
+    every_2_s = _paired("uvicorn-nodeflate+turns", "uvicorn-nodeflate+turns-nopersist", 5)
+    every_6_s = _paired("uvicorn-nodeflate+slow-turns", "uvicorn-nodeflate+slow-turns-nopersist", 3)
+    settings = {"seconds": 3.0, "pair_seconds": 4.0}
+
+    default = report._pair_sets_text({"settings": settings, "persistence": [every_2_s]})
+    full = report._pair_sets_text({"settings": settings, "persistence": [every_2_s, every_6_s]})
+
+    assert default.startswith("Five pairs (4 s windows of both,")
+    assert "with a full turn every 2 s; `make bench-full` adds pairs with a full turn every 6 s" in default
+    assert "with a full turn every 2 s, then three more with a full turn every 6 s (6 s:" in full
+    assert "make bench-full" not in full
