@@ -57,8 +57,8 @@ simulator: $(VENV)/.installed-runtime
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
 
-# The relay benchmark (about 6 minutes): every target's evidence, written to docs/benchmarks.md
-# and docs/benchmarks.png. bench-full (about 7 minutes) adds the phases behind the README's
+# The relay benchmark (under 5 minutes): every target's evidence, written to docs/benchmarks.md
+# and docs/benchmarks.png. bench-full (about 6 minutes) adds the phases behind the README's
 # settings and py-spy profiles. BENCH_ARGS=--quick for a smoke run; raw results in bench/results/.
 .PHONY: bench bench-full
 bench: $(VENV)/.installed-dev
