@@ -33,8 +33,8 @@ from bench.runner import RESULTS, ROOT, STEP, THRESHOLD_MS, VARIANTS, Bench, can
 from bench.staircase import Staircase
 
 # A capacity search starts where the fixed load's CPU, scaled in proportion, would fill this
-# much of the core. CPU per session falls as sessions grow, so that lands at 60-85% of it (0.8
-# until 2026-12-02: 55-65%, a step or two more per search).
+# much of the core. CPU per session falls as sessions grow, so that lands at 60-90% of it (0.8
+# until 2026-12-02: 55-80%, a step or two more per search).
 START_CPU = 1.0
 # It then grows by half, or less: to where the CPU, extrapolated from the last two passed steps,
 # would fill this much of the core. Capacities sat at 94-99% of it; a fixed growth overshot by

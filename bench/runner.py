@@ -297,9 +297,9 @@ class Bench:
         raise RuntimeError(f"{what} did not listen on {port}")
 
     def stop_server(self, process: subprocess.Popen[bytes], kill: bool = False) -> None:
-        """Ask a server to stop (or `kill` it), without waiting: it shuts down (ending its
-        sessions, writing what they queued) while the next phase starts, and `reap` waits for
-        it before the next measured window."""
+        """Ask a server to stop, without waiting: it shuts down (ending its sessions, writing
+        what they queued) while the next phase starts, and `reap` waits for it before the next
+        measured window. With `kill`, it is killed instead, where its shutdown serves nothing."""
         if process.poll() is None:
             process.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
         with self._stopping_lock:

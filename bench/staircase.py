@@ -145,8 +145,11 @@ class Staircase:
         10 s or more at hundreds of sessions.
         """
         if load.stdin is not None:
-            load.stdin.write("pause\n")
-            load.stdin.flush()
+            try:
+                load.stdin.write("pause\n")
+                load.stdin.flush()
+            except OSError:
+                pass  # the clients ended: the next step starts them again (`_running`)
         started = time.monotonic()
         before = procstat.cpu_seconds(server_pid)
         while time.monotonic() - started < SETTLE_LIMIT_S:
