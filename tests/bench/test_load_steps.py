@@ -23,6 +23,13 @@ class RecordingSocket:
         pass
 
 
+async def _echo_backlog(session: Session, every_s: float) -> None:
+    """The server echoing a session's frames in flight, one every `every_s`."""
+    while session.received < session.sent:
+        await asyncio.sleep(every_s)
+        session.received += 1
+
+
 def _args(**overrides: object) -> argparse.Namespace:
     args = {"target": "app", "frame_ms": 20, "seed": 1, "drain_quiet_s": 0.2, **overrides}
     return argparse.Namespace(**args)
@@ -63,12 +70,7 @@ async def test_a_drain_waits_for_the_echoes_and_gives_up_on_frames_that_never_co
     stairs.active = [echoed, lost]
     assert not stairs.caught_up()
 
-    async def echo_the_backlog() -> None:
-        while echoed.received < echoed.sent:
-            await asyncio.sleep(0.02)
-            echoed.received += 1
-
-    echoing = asyncio.create_task(echo_the_backlog())
+    echoing = asyncio.create_task(_echo_backlog(echoed, every_s=0.02))
     paused_for = await stairs.drain()
     await echoing
 
@@ -127,12 +129,7 @@ async def test_a_server_clearing_its_backlog_is_waited_for_until_it_has_caught_u
     session = Session(0, sent=40, received=0)
     stairs.active = [session]
 
-    async def clear_slowly() -> None:  # a frame back every 50 ms: 2 s to clear
-        while session.received < session.sent:
-            await asyncio.sleep(0.05)
-            session.received += 1
-
-    clearing = asyncio.create_task(clear_slowly())
+    clearing = asyncio.create_task(_echo_backlog(session, every_s=0.05))  # 2 s to clear
     caught_up = await stairs.catch_up()
     await clearing
 
