@@ -93,9 +93,10 @@ def test_a_failed_step_is_followed_by_the_next_on_the_same_server(
 
 
 def test_after_a_failed_step_the_clients_pause_until_the_server_is_idle(
-    bench: Bench, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(staircase, "SETTLE_LIMIT_S", 1.0)
+    bench = Bench(seconds=1.0, pin=False, out=tmp_path, verbose=False)
     stairs = Staircase(bench, "uvicorn-nodeflate", 100, baseline_sessions=2)
     clients = SimpleNamespace(stdin=io.StringIO())
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # a server still catching up
